@@ -1,0 +1,20 @@
+"""Test-wide settings: a private data home, the shared datasets, no downloads.
+
+Every pytest process gets its own LABCORE_HOME (a temporary folder), so tests
+never touch a developer's runs. LABCORE_DATA_DIR points at `../shared/datasets`
+(beside the checkout, as in CI) when it exists, and LABCORE_OFFLINE forbids
+downloads: tests must pass with the network off.
+"""
+
+import os
+import pathlib
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+
+os.environ["LABCORE_HOME"] = tempfile.mkdtemp(prefix="labcore-test-home-")
+os.environ["LABCORE_OFFLINE"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if SHARED_DATASETS.is_dir():
+    os.environ.setdefault("LABCORE_DATA_DIR", str(SHARED_DATASETS))
