@@ -1,0 +1,244 @@
+"""The command line: `python -m labcore COMMAND`.
+
+Headless and scriptable, for instructors and benchmarks. `run` goes through
+exactly the app's path: it queues a run in the same store, starts the same
+worker process (`python -m labcore.worker`), and prints the run's progress
+and per-epoch metrics as the worker stores them. So a run started here shows
+up on the app's Runs page, and a run the app's supervisor picks up first is
+simply followed.
+
+Commands:
+  summary TARGET        a reference key or a spec JSON file: shapes and parameters per part
+  references            the original labs' models as specs
+  datasets              the dataset registry and where each dataset is found
+  run KIND [...]        run `train` (a spec file) or a lab (a preset), print progress
+  list                  runs in the store
+  show RUN              one run: config, status, result, metrics
+  cancel RUN / delete RUN
+"""
+
+import argparse
+import dataclasses
+import importlib
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from labcore import data, errors, jobs, references, spec, trainconfig
+from labcore.kinds import KINDS
+from labcore.store import Store
+
+__all__ = ["main"]
+
+CLI_OWNER = "cli"
+
+
+def _load_spec(target):
+    if target in references.REFERENCES:
+        return references.REFERENCES[target].spec
+    with open(target, encoding="utf-8") as handle:
+        return spec.ModelSpec.from_dict(json.load(handle))
+
+
+def _cmd_summary(args):
+    model_spec = _load_spec(args.target)
+    print(spec.format_summary(model_spec))
+    problems = spec.problems(model_spec)
+    if problems:
+        print("\nThis spec cannot be built:\n" + "\n".join(f"  - {p}" for p in problems))
+        return 1
+    if args.target in references.REFERENCES:
+        print("\n" + references.REFERENCES[args.target].notes)
+    return 0
+
+
+def _cmd_references(args):
+    for key, ref in references.REFERENCES.items():
+        print(f"{key:42s} {spec.count_params(ref.spec):>12,d}  {ref.title}")
+    return 0
+
+
+def _cmd_datasets(args):
+    for key, info in data.DATASETS.items():
+        ok, message = data.availability(key)
+        print(f"{key:22s} {'ok ' if ok else 'MISSING'}  {info.title}\n{'':22s}        {message}")
+    return 0
+
+
+def _parse_overrides(pairs):
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise errors.ConfigError(f"--set must be KEY=VALUE; got {pair!r}.")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def _lab_module(kind):
+    return importlib.import_module(f"labcore.labs.{kind}")
+
+
+def build_config(kind, preset=None, spec_file=None, overrides=()):
+    """The config dict of a run, as the app would submit it.
+
+    Args:
+        kind: str, a registered kind ("train" or a lab).
+        preset: str or None, a lab's preset name (labs only; default "quick").
+        spec_file: str or None, a spec JSON file or reference key ("train" only).
+        overrides: iterable of "KEY=VALUE" strings; VALUE is parsed as JSON
+            when it can be (numbers, booleans, lists) and kept as a string otherwise.
+
+    Returns:
+        dict, the run's config.
+
+    Raises:
+        labcore.errors.LabError: unknown kind, preset or field.
+    """
+    values = _parse_overrides(overrides)
+    if kind == "train":
+        model_spec = _load_spec(spec_file) if spec_file else spec.default_spec()
+        train = trainconfig.TrainConfig.from_dict({**trainconfig.TrainConfig().to_dict(), **values})
+        return {"spec": model_spec.to_dict(), "train": train.to_dict()}
+    if kind not in KINDS:
+        raise errors.ConfigError(f"kind must be one of {sorted(KINDS)}; got {kind!r}.")
+    module = _lab_module(kind)
+    name = preset or "quick"
+    if name not in module.PRESETS:
+        raise errors.ConfigError(f"--preset must be one of {sorted(module.PRESETS)}; got {name!r}.")
+    config = module.PRESETS[name]
+    return type(config).from_dict({**config.to_dict(), **values}).to_dict()
+
+
+def _print_new_metrics(store, run_id, seen):
+    for row in store.metrics(run_id)[seen:]:
+        shown = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.values.items())
+        print(f"  [{row.series}] epoch {row.epoch}: {shown}", flush=True)
+        seen += 1
+    return seen
+
+
+def follow(store, run_id, worker):
+    """Print a run's progress until it ends; Ctrl-C cancels it.
+
+    Returns:
+        `labcore.store.Run`, the finished run.
+    """
+    seen, last_text = 0, None
+    try:
+        while True:
+            run = store.get_run(run_id)
+            seen = _print_new_metrics(store, run_id, seen)
+            text = f"{run.status} {100 * (run.progress or 0):5.1f}% {run.progress_text or ''}".rstrip()
+            if text != last_text and run.status == "running":
+                print(f"  {text}", flush=True)
+                last_text = text
+            if run.status not in ("queued", "running") and worker.poll() is not None:
+                return run
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nCancelling…", flush=True)
+        jobs.cancel(store, run_id, owner=CLI_OWNER, admin=True)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+        return store.get_run(run_id)
+
+
+def _cmd_run(args):
+    overrides = list(args.set)
+    if args.step:
+        overrides.append(f"step={json.dumps(args.step)}")
+    config = build_config(args.kind, args.preset, args.spec, overrides)
+    store = Store()
+    title = args.title or f"{args.kind} · {args.preset or args.spec or 'default'} (CLI)"
+    run_id = jobs.submit(store, args.kind, config, owner=CLI_OWNER, title=title)
+    print(f"run #{run_id} queued in {store.path}", flush=True)
+    # The same worker the app's supervisor starts; if a server's supervisor
+    # claims the run first, this worker exits and we follow the run anyway.
+    worker = subprocess.Popen(jobs.worker_command(store, run_id), env=jobs.worker_env(store))
+    run = follow(store, run_id, worker)
+    print(f"run #{run.id} {run.status}" + (f": {run.error}" if run.error else ""))
+    if run.result:
+        print(json.dumps(run.result, indent=2, default=str))
+    return 0 if run.status == "done" else 1
+
+
+def _cmd_list(args):
+    store = Store()
+    for run in store.list_runs(statuses=args.status or None, limit=args.limit):
+        print(f"#{run.id:<5d} {run.status:12s} {100 * (run.progress or 0):5.1f}%  {run.kind:15s} {run.title}")
+    return 0
+
+
+def _cmd_show(args):
+    store = Store()
+    run = store.get_run(args.run)
+    print(json.dumps({k: v for k, v in dataclasses.asdict(run).items() if k != "traceback"}, indent=2,
+                     default=str))
+    for row in store.metrics(run.id):
+        print(f"[{row.series}] epoch {row.epoch}: {json.dumps(row.values)}")
+    if run.traceback and args.traceback:
+        print(run.traceback)
+    return 0
+
+
+def _cmd_cancel(args):
+    jobs.cancel(Store(), args.run, owner=CLI_OWNER, admin=True)
+    print(f"run #{args.run}: cancel requested")
+    return 0
+
+
+def _cmd_delete(args):
+    Store().delete_run(args.run, owner=CLI_OWNER, admin=True)
+    print(f"run #{args.run} deleted")
+    return 0
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m labcore", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("summary", help="shapes and parameters of a reference or a spec file")
+    p.add_argument("target", help="a reference key (see `references`) or a spec JSON file")
+    p.set_defaults(func=_cmd_summary)
+    sub.add_parser("references", help="the original labs' models").set_defaults(func=_cmd_references)
+    sub.add_parser("datasets", help="datasets and where they are found").set_defaults(func=_cmd_datasets)
+    p = sub.add_parser("run", help="run a spec or a lab in a worker, printing progress")
+    p.add_argument("kind", help=f"one of: {', '.join(k for k in KINDS if k != 'sleep')}")
+    p.add_argument("--preset", help="a lab's preset: tiny, quick or full (default quick)")
+    p.add_argument("--step", help="the Regularization lab's step (e.g. baseline)")
+    p.add_argument("--spec", help="train: a spec JSON file or reference key (default: the default spec)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
+    p.add_argument("--title")
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("list", help="runs in the store")
+    p.add_argument("--status", action="append")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=_cmd_list)
+    p = sub.add_parser("show", help="one run")
+    p.add_argument("run", type=int)
+    p.add_argument("--traceback", action="store_true")
+    p.set_defaults(func=_cmd_show)
+    for name, func in (("cancel", _cmd_cancel), ("delete", _cmd_delete)):
+        p = sub.add_parser(name, help=f"{name} a run (as an instructor: any run)")
+        p.add_argument("run", type=int)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv=None):
+    """Entry point; returns the exit code (messages, not tracebacks, for bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (errors.LabError, KeyError, FileNotFoundError, json.JSONDecodeError) as exc:
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

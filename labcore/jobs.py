@@ -1,0 +1,373 @@
+"""The job queue: submit runs, cancel them, and the supervisor that runs them.
+
+`submit` validates a run's config with its kind's validator and queues it in
+the store. A `Supervisor` (one per device and server process, typically held
+by `st.cache_resource`) is a daemon thread that claims queued runs one at a
+time, oldest first, and runs each in a fresh worker process
+(`python -m labcore.worker`, in its own session so a server restart does not
+kill it). It watches the worker: a worker that dies without recording an
+outcome fails its run with the reason (signal or exit code, and the log's
+last lines); a cancelled run that does not stop by itself within
+`cancel_grace_s` gets SIGTERM, then SIGKILL.
+
+Keras-free: the Streamlit process imports this module.
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from labcore import kinds
+from labcore.errors import ConfigError
+from labcore.store import TERMINAL_STATUSES, Store
+
+__all__ = ["Supervisor", "SupervisorState", "cancel", "pid_alive", "submit", "worker_command", "worker_env"]
+
+_log = logging.getLogger(__name__)
+
+# Workers import labcore from here, whatever the server's working directory.
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+# How often an idle supervisor looks for runs whose worker died with no one
+# watching it (its server process was killed).
+_ORPHAN_SWEEP_S = 5.0
+_LOG_TAIL_LINES = 12
+_LOG_TAIL_BYTES = 8192
+
+
+def submit(store, kind, config, owner, title=None):
+    """Validate a run's config and queue it.
+
+    Args:
+        store: labcore.store.Store.
+        kind: str, a key of `labcore.kinds.KINDS`.
+        config: dict, the kind's config.
+        owner: str, the session or user that may cancel or delete the run.
+        title: str or None, shown in run lists; None uses the kind's title.
+
+    Returns:
+        int, the run's id.
+
+    Raises:
+        ConfigError: the kind or config has problems; the message lists them
+            all, one per line, and no run is created.
+    """
+    problems = kinds.problems_for(kind, config)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return store.create_run(kind, config, owner, title or kinds.KINDS[kind].title)
+
+
+def cancel(store, run_id, owner, admin=False):
+    """Cancel a run: a queued one at once, a running one within seconds.
+
+    Args:
+        store: labcore.store.Store.
+        run_id: int.
+        owner: str or None, the caller; must be the run's owner unless admin.
+        admin: bool, skip the owner check (CLI, instructors).
+
+    Returns:
+        str, the run's status afterwards (see `Store.request_cancel`).
+
+    Raises:
+        KeyError: no such run.
+        PermissionDenied: the caller does not own the run and is not admin.
+    """
+    return store.request_cancel(run_id, owner=owner, admin=admin)
+
+
+def worker_command(store, run_id, device="cpu", claimed=False):
+    """The command line that runs one run in a worker process.
+
+    Args:
+        store: labcore.store.Store.
+        run_id: int.
+        device: str, recorded when the worker claims a queued run itself.
+        claimed: bool, True when the caller already claimed the run (the
+            supervisor); False lets the worker claim a queued run (the CLI).
+
+    Returns:
+        list of str.
+    """
+    command = [sys.executable, "-m", "labcore.worker", str(run_id), "--store", str(store.path), "--device", device]
+    return command + ["--claimed"] if claimed else command
+
+
+def worker_env(store):
+    """The environment of a worker process: the repo importable, the store's home, unbuffered logs."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(_REPO_ROOT), env.get("PYTHONPATH"))))
+    env["LABCORE_HOME"] = str(store.root)
+    # The log is read while the run is going; block buffering would hide it.
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+def pid_alive(pid):
+    """Whether a process id belongs to a live process on this machine.
+
+    A zombie (exited, not yet reaped by its parent) counts as alive: its
+    parent is still watching it and will record why it ended.
+
+    Args:
+        pid: int or None.
+
+    Returns:
+        bool.
+    """
+    if pid is None or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class SupervisorState:
+    """What a supervisor is doing, for the sidebar.
+
+    Attributes:
+        running: bool, its thread is alive.
+        device: str, the queue it serves.
+        run_id: int or None, the run its worker is running.
+        pid: int or None, that worker's process id.
+        worker_alive: bool, that worker has not exited yet.
+        last_error: str or None, the last error its loop survived.
+    """
+
+    running: bool
+    device: str
+    run_id: int | None
+    pid: int | None
+    worker_alive: bool
+    last_error: str | None
+
+
+@dataclass
+class _Child:
+    run_id: int
+    process: subprocess.Popen
+    log_path: Path
+    stop_wanted_at: float | None = None
+    term_sent_at: float | None = None
+    kill_sent: bool = False
+
+
+class Supervisor:
+    """Runs a device's queue, one worker process at a time, in a daemon thread.
+
+    Several supervisors (threads or server processes) may share one store:
+    `Store.claim_next` hands each run to one of them and keeps one run at a
+    time per device. When started, and every few seconds while idle, the
+    supervisor marks running runs whose worker process is gone as
+    interrupted (assumes all workers run on this machine).
+
+    `stop()` stops the supervisor, not its worker: a running worker finishes
+    its run and records it, and no supervisor starts another run on the
+    device until it has.
+
+    Args:
+        store: labcore.store.Store, or the path of its database file (None
+            for the default store).
+        device: str, the device whose queue this serves, e.g. "cpu".
+        poll_s: float, seconds between two looks at the store and the worker.
+        cancel_grace_s: float, how long a cancelled run may take to stop by
+            itself before SIGTERM, and after SIGTERM before SIGKILL.
+    """
+
+    def __init__(self, store=None, device="cpu", poll_s=0.2, cancel_grace_s=3.0):
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.device = device
+        self.poll_s = poll_s
+        self.cancel_grace_s = cancel_grace_s
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        self._child = None
+        self._last_error = None
+        self._next_sweep = 0.0
+
+    def start(self):
+        """Start the supervisor's thread (no-op if it is running).
+
+        Returns:
+            Supervisor, self.
+        """
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name=f"labcore-supervisor-{self.device}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self, timeout_s=5.0):
+        """Stop the supervisor's thread; a running worker carries on.
+
+        Args:
+            timeout_s: float, how long to wait for the thread.
+
+        Returns:
+            None.
+        """
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def state(self):
+        """What the supervisor is doing now.
+
+        Returns:
+            SupervisorState.
+        """
+        with self._lock:
+            child, last_error = self._child, self._last_error
+        return SupervisorState(
+            running=self._thread is not None and self._thread.is_alive(),
+            device=self.device,
+            run_id=child.run_id if child else None,
+            pid=child.process.pid if child else None,
+            worker_alive=child is not None and child.process.returncode is None,
+            last_error=last_error,
+        )
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception as error:
+                # A locked database or a full disk must not end the queue for
+                # good: log it, show it in state(), try again next poll.
+                _log.exception("labcore job supervisor: step failed")
+                with self._lock:
+                    self._last_error = f"{type(error).__name__}: {error}"
+            self._stop.wait(self.poll_s)
+
+    def _step(self):
+        if self._child is not None:
+            self._watch(self._child)
+        if self._child is None:
+            now = time.monotonic()
+            if now >= self._next_sweep:
+                self.store.mark_orphans_interrupted(pid_alive)
+                self._next_sweep = now + _ORPHAN_SWEEP_S
+            run = self.store.claim_next(self.device)
+            if run is not None:
+                self._spawn(run)
+
+    def _spawn(self, run):
+        log_path = self.store.log_path(run.id)
+        command = worker_command(self.store, run.id, self.device, claimed=True)
+        try:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "ab") as log:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=worker_env(self.store),
+                    start_new_session=True,
+                )
+        except OSError as error:
+            self.store.set_status(
+                run.id, "failed", error=f"The worker could not be started: {error}"
+            )
+            return
+        with self._lock:
+            self._child = _Child(run.id, process, log_path)
+        self.store.set_pid(run.id, process.pid)
+
+    def _watch(self, child):
+        exit_code = child.process.poll()
+        if exit_code is None:
+            run = self.store.get_run(child.run_id)
+            if run is None or run.cancel_requested or run.status in TERMINAL_STATUSES:
+                self._escalate(child)
+            return
+        self._finish(child, exit_code)
+        with self._lock:
+            self._child = None
+
+    def _escalate(self, child):
+        # Also reached by a worker that recorded its outcome but hangs on
+        # exit (a library's threads): it is stopped the same way.
+        now = time.monotonic()
+        if child.stop_wanted_at is None:
+            child.stop_wanted_at = now
+        elif child.term_sent_at is None:
+            if now - child.stop_wanted_at >= self.cancel_grace_s:
+                _signal_group(child.process, signal.SIGTERM)
+                child.term_sent_at = now
+        elif not child.kill_sent and now - child.term_sent_at >= self.cancel_grace_s:
+            _signal_group(child.process, signal.SIGKILL)
+            child.kill_sent = True
+
+    def _finish(self, child, exit_code):
+        run = self.store.get_run(child.run_id)
+        if run is None or run.status != "running":
+            return
+        if run.cancel_requested:
+            ending = _ending(exit_code)
+            self.store.set_status(
+                run.id, "cancelled",
+                error=f"Stopped after the cancel request; the worker ended with {ending}.",
+            )
+        else:
+            self.store.set_status(
+                run.id, "failed", error=_exit_reason(exit_code), traceback=_log_tail(child.log_path)
+            )
+
+
+def _signal_group(process, signum):
+    # The worker leads its own session, so its group also holds any process
+    # it started (data loaders).
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _ending(exit_code):
+    """"SIGKILL" for a worker killed by a signal, else "exit code 3"."""
+    if exit_code < 0:
+        try:
+            return signal.Signals(-exit_code).name
+        except ValueError:
+            return f"signal {-exit_code}"
+    return f"exit code {exit_code}"
+
+
+def _exit_reason(exit_code):
+    ending = _ending(exit_code)
+    if ending == "SIGKILL":
+        # The kernel's OOM killer is by far the most common sender.
+        return "The worker process was killed (SIGKILL) -- out of memory?"
+    if exit_code < 0:
+        return f"The worker process was killed by {ending}."
+    if exit_code == 0:
+        return "The worker exited without recording how the run ended."
+    return f"The worker exited with code {exit_code}."
+
+
+def _log_tail(log_path):
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - _LOG_TAIL_BYTES))
+            text = log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = text.splitlines()[-_LOG_TAIL_LINES:]
+    return f"Last lines of {log_path}:\n" + "\n".join(lines)

@@ -1,0 +1,362 @@
+"""Training with live reports: fit, evaluate, and the `train` job's runner.
+
+Owns how a `TrainConfig` becomes a Keras optimizer, loss and callbacks, the
+`ReportingCallback` that sends per-epoch metrics and throttled batch progress
+to a reporter (and stops the fit when the run is cancelled), and
+`train_run`, the runner of the `train` job kind. Imports Keras (backend
+agnostic: `keras` only, never `tf.*`), so only worker processes import it;
+the Streamlit process validates with the Keras-free `labcore.trainconfig`.
+"""
+
+import time
+
+import keras
+
+from labcore import composable, data, schedules, trainconfig
+from labcore import spec as spec_lib
+from labcore.errors import ConfigError
+from labcore.reporting import Cancelled
+from labcore.trainconfig import TrainConfig
+
+__all__ = [
+    "ReportingCallback",
+    "evaluate",
+    "fit",
+    "optimizer_for",
+    "set_seed",
+    "train_run",
+]
+
+
+def set_seed(seed):
+    """Seed Python, NumPy and the Keras backend, for reproducible runs.
+
+    Call it before building the model: the seed fixes the initial weights,
+    then the shuffling and dropout of the fits that follow.
+
+    Args:
+        seed: int.
+    """
+    keras.utils.set_random_seed(seed)
+
+
+class ReportingCallback(keras.callbacks.Callback):
+    """Sends a fit's progress to a reporter and stops it when cancelled.
+
+    Per epoch: `reporter.epoch(series, epoch, metrics)` with `epoch` counted
+    from 1 (as Keras prints it) and metrics = Keras's logs (loss, accuracy,
+    val_loss, ...) plus `learning_rate` (the rate that epoch trained with),
+    `seconds` (wall time of the epoch, validation included) and
+    `images_per_second` (training images over training time). Per batch:
+    `reporter.progress(fraction of the whole fit, text)`, at most once per
+    `min_interval_s`, and `reporter.cancelled()`; when it says yes the model
+    stops after that batch, the cut epoch is not reported, and
+    `was_cancelled` becomes True (`fit` then raises `Cancelled`). What was
+    reported stays in `epoch_metrics`, one dict per epoch.
+
+    Args:
+        reporter: a `labcore.reporting.Reporter`.
+        series: str, the name the epochs are stored under.
+        n_train: int or None, training images per epoch, for images/s.
+        min_interval_s: float, least seconds between two progress reports.
+        clock: callable returning seconds, monotonic (tests pass a fake).
+    """
+
+    def __init__(
+        self, reporter, series="train", n_train=None, min_interval_s=0.25, clock=time.monotonic
+    ):
+        super().__init__()
+        self.reporter = reporter
+        self.series = series
+        self.n_train = n_train
+        self.min_interval_s = min_interval_s
+        self.clock = clock
+        self.was_cancelled = False
+        self.epoch_metrics = []
+        self.train_seconds = []
+        self._epoch = 0
+        self._epoch_started = 0.0
+        self._last_batch_ended = 0.0
+        self._last_progress = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_started = self._last_batch_ended = self.clock()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._last_batch_ended = self.clock()
+        if self.reporter.cancelled():
+            self.was_cancelled = True
+            self.model.stop_training = True
+            return
+        if self._throttled():
+            return
+        epochs, steps = self.params.get("epochs", 1), self.params.get("steps")
+        if steps:
+            fraction = (self._epoch * steps + batch + 1) / (epochs * steps)
+            text = f"epoch {self._epoch + 1}/{epochs} · batch {batch + 1}/{steps}"
+        else:
+            fraction = self._epoch / epochs
+            text = f"epoch {self._epoch + 1}/{epochs} · batch {batch + 1}"
+        if logs and "loss" in logs:
+            text += f" · loss {float(logs['loss']):.3g}"
+        self.reporter.progress(min(fraction, 1.0), text)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.was_cancelled:
+            return
+        ended = self.clock()
+        seconds = ended - self._epoch_started
+        train_seconds = self._last_batch_ended - self._epoch_started
+        self.train_seconds.append(train_seconds)
+        metrics = {name: float(value) for name, value in (logs or {}).items()}
+        metrics["learning_rate"] = float(
+            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        )
+        metrics["seconds"] = seconds
+        if self.n_train and train_seconds > 0:
+            metrics["images_per_second"] = self.n_train / train_seconds
+        self.epoch_metrics.append(metrics)
+        self.reporter.epoch(self.series, epoch + 1, metrics)
+
+    def _throttled(self):
+        """True when a progress report now would come too soon after the last."""
+        now = self.clock()
+        if self._last_progress is not None and now - self._last_progress < self.min_interval_s:
+            return True
+        self._last_progress = now
+        return False
+
+
+def optimizer_for(config):
+    """The Keras optimizer a config names, at its base learning rate.
+
+    Args:
+        config: TrainConfig; `momentum` applies to "sgd", `weight_decay` to
+            "adamw" only.
+
+    Returns:
+        keras.optimizers.Optimizer.
+    """
+    rate = config.learning_rate
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=rate, momentum=config.momentum)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=rate)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(learning_rate=rate)
+
+
+def _targets(model, labels, config, loss):
+    """Labels in the form the compiled loss expects.
+
+    Keras's sparse cross-entropy has no label smoothing, so a smoothed run
+    trains on one-hot labels with `CategoricalCrossentropy`, which smooths
+    exactly as the original labs' one-hot labels did.
+    """
+    if loss is None and config.label_smoothing > 0:
+        return keras.utils.to_categorical(labels, model.output_shape[-1])
+    return labels
+
+
+def _compile(model, config, loss, metrics):
+    """Compile `model` with the config's optimizer and the right loss."""
+    if loss is not None and config.label_smoothing > 0:
+        raise ConfigError(
+            "train.label_smoothing applies to the default classification loss; "
+            f"got {config.label_smoothing!r} with an explicit loss {loss!r}."
+        )
+    if loss is None:
+        if config.label_smoothing > 0:
+            loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy()
+        metrics = ["accuracy"] if metrics is None else metrics
+    model.compile(optimizer=optimizer_for(config), loss=loss, metrics=metrics or [])
+
+
+def fit(model, data, config, reporter, series="train", loss=None, metrics=None):
+    """Train `model` as `config` says, reporting as it goes.
+
+    Compiles (optimizer, loss, metrics), applies `schedules.lr_at` every
+    epoch, stops early on the validation loss when
+    `early_stopping_patience` > 0 (ending with the best epoch's weights when
+    `restore_best`), and reports through a `ReportingCallback`.
+
+    Args:
+        model: keras.Model, built; call `set_seed` before building it.
+        data: (x_train, y_train, x_val, y_val) NumPy arrays; empty or None
+            validation arrays train without validation.
+        config: TrainConfig.
+        reporter: a `labcore.reporting.Reporter`.
+        series: str, the name the epochs are reported under.
+        loss: None for classification (integer labels, softmax output;
+            sparse cross-entropy, or one-hot cross-entropy with label
+            smoothing), else any Keras loss used as given (e.g. "mse" for an
+            autoencoder, whose y is its x).
+        metrics: list or None; None = ["accuracy"] with the default loss,
+            none otherwise.
+
+    Returns:
+        dict: "history" (Keras's per-epoch lists, with "learning_rate",
+        "seconds" and "images_per_second" per epoch), "epochs_run",
+        "seconds" (the whole fit), "first_epoch_seconds" (includes tracing
+        and compilation), "seconds_per_epoch" and "images_per_second" (the
+        steady state: epochs after the first, or the first when it is the
+        only one).
+
+    Raises:
+        Cancelled: the reporter asked to stop; the fit stopped within one
+            batch.
+        ConfigError: label smoothing together with an explicit loss.
+    """
+    x_train, y_train, x_val, y_val = data
+    _compile(model, config, loss, metrics)
+    has_validation = x_val is not None and len(x_val) > 0
+    validation = (x_val, _targets(model, y_val, config, loss)) if has_validation else None
+
+    def learning_rate(epoch, _current_rate):
+        # The rate Keras passes in is ignored on purpose: reading it is how
+        # the original labs' cosine compounded.
+        return schedules.lr_at(epoch, config.learning_rate, config.schedule, config.epochs)
+
+    reporting = ReportingCallback(reporter, series=series, n_train=len(x_train))
+    callbacks = [keras.callbacks.LearningRateScheduler(learning_rate)]
+    if config.early_stopping_patience > 0 and has_validation:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=config.early_stopping_patience,
+                restore_best_weights=config.restore_best,
+            )
+        )
+    callbacks.append(reporting)
+
+    started = time.monotonic()
+    keras_history = model.fit(
+        x_train,
+        _targets(model, y_train, config, loss),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=validation,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    seconds = time.monotonic() - started
+    if reporting.was_cancelled:
+        raise Cancelled(f"{series}: cancelled after {len(reporting.epoch_metrics)} full epochs")
+
+    history = {
+        name: [float(value) for value in values]
+        for name, values in keras_history.history.items()
+    }
+    for name in ("learning_rate", "seconds", "images_per_second"):
+        history[name] = [metrics.get(name) for metrics in reporting.epoch_metrics]
+    epoch_seconds = history["seconds"]
+    # The first epoch also traces and compiles the model, so the steady
+    # state is measured over the epochs after it.
+    steady_seconds = epoch_seconds[1:] or epoch_seconds
+    steady_train_seconds = reporting.train_seconds[1:] or reporting.train_seconds
+    return {
+        "history": history,
+        "epochs_run": len(epoch_seconds),
+        "seconds": seconds,
+        "first_epoch_seconds": epoch_seconds[0],
+        "seconds_per_epoch": sum(steady_seconds) / len(steady_seconds),
+        "images_per_second": len(x_train) * len(steady_train_seconds) / sum(steady_train_seconds),
+    }
+
+
+def evaluate(model, x, y, config, loss=None):
+    """Loss and metrics of a model fitted by `fit`, on held-out data.
+
+    Args:
+        model: keras.Model, compiled by `fit`.
+        x: NumPy array, images.
+        y: NumPy array, integer labels (or targets, with an explicit loss).
+        config: TrainConfig the model was fitted with.
+        loss: the `loss` given to `fit`.
+
+    Returns:
+        dict of floats, e.g. {"loss": 0.41, "accuracy": 0.86}.
+    """
+    values = model.evaluate(
+        x,
+        _targets(model, y, config, loss),
+        batch_size=config.batch_size,
+        return_dict=True,
+        verbose=0,
+    )
+    return {name: float(value) for name, value in values.items()}
+
+
+def train_run(config, reporter):
+    """Runner of the `train` job kind: build, fit, test, report.
+
+    Loads the dataset (padded and channel-repeated to the spec's input, see
+    `trainconfig.load_options`), builds the spec's model, fits it with
+    per-epoch reports under series "train", evaluates it on the test set
+    (a stratified, seeded draw of `test_subset` images when set) and
+    reports the result.
+
+    Args:
+        config: dict {"spec": ModelSpec dict, "train": TrainConfig dict}.
+        reporter: a `labcore.reporting.Reporter`.
+
+    Returns:
+        dict, the result also sent to `reporter.result`: test_accuracy,
+        test_loss, params, best_val_accuracy (None without validation),
+        epochs_run, seconds, first_epoch_seconds, seconds_per_epoch,
+        images_per_second, dataset, n_train, n_test.
+
+    Raises:
+        ConfigError: `trainconfig.problems_for_run` found problems (all
+            listed, one per line).
+        Cancelled: the reporter asked to stop.
+    """
+    found = trainconfig.problems_for_run(config)
+    if found:
+        raise ConfigError("\n".join(found))
+    spec = spec_lib.ModelSpec.from_dict(config["spec"])
+    train = TrainConfig.from_dict(config.get("train", {}))
+    set_seed(train.seed)
+
+    reporter.progress(0.0, f"loading {train.dataset}")
+    info = data.DATASETS[train.dataset]
+    splits = data.load(
+        train.dataset,
+        subset=train.subset,
+        val_fraction=train.val_fraction,
+        seed=train.seed,
+        test_subset=train.test_subset,
+        **trainconfig.load_options(spec.input_shape, info.image_shape),
+    )
+    x_test, y_test = splits.x_test, splits.y_test
+
+    reporter.progress(0.0, "building the model")
+    model = composable.build_model(spec)
+    fitted = fit(
+        model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter
+    )
+    reporter.progress(1.0, f"testing on {len(x_test)} images")
+    tested = evaluate(model, x_test, y_test, train)
+
+    val_accuracy = fitted["history"].get("val_accuracy")
+    result = {
+        "test_accuracy": tested["accuracy"],
+        "test_loss": tested["loss"],
+        "params": int(model.count_params()),
+        "best_val_accuracy": max(val_accuracy) if val_accuracy else None,
+        "epochs_run": fitted["epochs_run"],
+        "seconds": fitted["seconds"],
+        "first_epoch_seconds": fitted["first_epoch_seconds"],
+        "seconds_per_epoch": fitted["seconds_per_epoch"],
+        "images_per_second": fitted["images_per_second"],
+        "dataset": train.dataset,
+        "n_train": int(len(splits.x_train)),
+        "n_test": int(len(x_test)),
+    }
+    reporter.result(result)
+    return result

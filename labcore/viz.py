@@ -1,0 +1,206 @@
+"""Charts (Altair) and image grids (Pillow) drawn from stored results.
+
+Every page draws through these functions so that a curve looks the same on
+the Model Builder, the Runs page and in the labs: train solid, validation
+dashed, the generalisation gap shaded, tooltips on every point. Inputs are
+plain rows (dicts) as `labcore.store` returns them, or NumPy arrays for
+images; nothing here reads the store or imports Keras.
+"""
+
+import math
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw
+
+__all__ = [
+    "curves_chart",
+    "lr_chart",
+    "bar_chart",
+    "scatter_chart",
+    "image_grid",
+    "channels_grid",
+    "METRIC_TITLES",
+]
+
+METRIC_TITLES = {"accuracy": "accuracy", "loss": "loss", "lr": "learning rate"}
+
+_SPLIT_DASH = alt.Scale(domain=["train", "validation"], range=[[1, 0], [5, 3]])
+
+
+def _long_frame(rows, metric):
+    """Rows {run, epoch, <metric>, val_<metric>} -> long rows with a `split` column."""
+    records = []
+    for row in rows:
+        for split, key in (("train", metric), ("validation", f"val_{metric}")):
+            value = row.get(key)
+            if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                continue
+            records.append({"run": row.get("run", ""), "epoch": row["epoch"],
+                            "split": split, metric: value})
+    return pd.DataFrame.from_records(records, columns=["run", "epoch", "split", metric])
+
+
+def curves_chart(rows, metric="accuracy", title=None, height=280):
+    """Train and validation curves of one metric, for one run or several.
+
+    With one run the area between train and validation is shaded: that
+    band is the generalisation gap the Regularization lab works to close.
+    With several runs colour tells runs apart and the dash tells splits.
+
+    Args:
+        rows: iterable of dicts with keys `epoch` (0-based), `metric`,
+            optionally `val_<metric>` and `run` (a label).
+        metric: str, e.g. "accuracy" or "loss".
+        title: str or None, the chart title.
+        height: int, pixels.
+
+    Returns:
+        an `alt.Chart` (layered), or None when there is nothing to draw.
+    """
+    rows = list(rows)
+    frame = _long_frame(rows, metric)
+    if frame.empty:
+        return None
+    y_title = METRIC_TITLES.get(metric, metric)
+    x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
+    runs = frame["run"].unique()
+    tooltip = ["run:N", "split:N", "epoch:Q", alt.Tooltip(f"{metric}:Q", format=".4f")]
+    lines = alt.Chart(frame).mark_line(point=True).encode(
+        x=x,
+        y=alt.Y(f"{metric}:Q", title=y_title, scale=alt.Scale(zero=False)),
+        strokeDash=alt.StrokeDash("split:N", scale=_SPLIT_DASH, title="split"),
+        tooltip=tooltip,
+    )
+    if len(runs) > 1:
+        lines = lines.encode(color=alt.Color("run:N", title="run"))
+        chart = lines
+    else:
+        lines = lines.encode(color=alt.Color("split:N", title="split",
+                                             scale=alt.Scale(domain=["train", "validation"],
+                                                             range=["#1f77b4", "#ff7f0e"])))
+        paired = pd.DataFrame.from_records(
+            [{"epoch": r["epoch"], "train": r[metric], "validation": r[f"val_{metric}"]}
+             for r in rows if r.get(metric) is not None and r.get(f"val_{metric}") is not None])
+        if paired.empty:
+            chart = lines
+        else:
+            paired["gap"] = paired["train"] - paired["validation"]
+            band = alt.Chart(paired).mark_area(opacity=0.18, color="#ff7f0e").encode(
+                x="epoch:Q", y="train:Q", y2="validation:Q",
+                tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("gap:Q", format="+.4f", title="gap (train - val)")])
+            chart = band + lines
+    return chart.properties(title=title or y_title, height=height)
+
+
+def lr_chart(curves, title="learning rate per epoch", height=200, log=False):
+    """Learning rate per epoch, one line per named curve.
+
+    Args:
+        curves: dict name -> list of floats (one per epoch, epoch 0 first).
+        title: str.
+        height: int, pixels.
+        log: bool, a log scale (for rates spanning decades, e.g. the
+            original's compounding cosine).
+
+    Returns:
+        an `alt.Chart`.
+    """
+    frame = pd.DataFrame.from_records(
+        [{"schedule": name, "epoch": i + 1, "lr": lr}
+         for name, values in curves.items() for i, lr in enumerate(values) if lr > 0 or not log])
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=True)
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("lr:Q", title="learning rate", scale=scale),
+        color=alt.Color("schedule:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["schedule:N", "epoch:Q", alt.Tooltip("lr:Q", format=".3e")],
+    ).properties(title=title, height=height)
+
+
+def bar_chart(rows, x, y, title, color=None, height=220, y_format=",.0f"):
+    """A horizontal-label bar chart of plain rows (e.g. parameters per group)."""
+    frame = pd.DataFrame.from_records(list(rows))
+    encoding = dict(
+        x=alt.X(f"{x}:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(f"{y}:Q", title=y),
+        tooltip=[f"{x}:N", alt.Tooltip(f"{y}:Q", format=y_format)],
+    )
+    if color:
+        encoding["color"] = alt.Color(f"{color}:N", title=None)
+    return alt.Chart(frame).mark_bar().encode(**encoding).properties(title=title, height=height)
+
+
+def scatter_chart(rows, x, y, label, title, size=None, x_log=False, height=280, tooltip_extra=()):
+    """Labelled points, e.g. accuracy against parameters for several models."""
+    frame = pd.DataFrame.from_records(list(rows))
+    base = alt.Chart(frame).encode(
+        x=alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log" if x_log else "linear", zero=False)),
+        y=alt.Y(f"{y}:Q", title=y, scale=alt.Scale(zero=False)),
+        tooltip=[f"{label}:N", alt.Tooltip(f"{x}:Q", format=",.4g"), alt.Tooltip(f"{y}:Q", format=".4f"),
+                 *tooltip_extra],
+    )
+    points = base.mark_circle(size=120).encode(color=alt.Color(f"{label}:N", legend=None))
+    if size:
+        points = points.encode(size=alt.Size(f"{size}:Q", title=size))
+    text = base.mark_text(align="left", dx=9, dy=-6).encode(text=f"{label}:N")
+    return (points + text).properties(title=title, height=height)
+
+
+def _to_uint8(image):
+    """A float image in [0, 1] (H, W) or (H, W, C) -> uint8 RGB or L array."""
+    array = np.asarray(image, dtype=np.float32)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    return (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def image_grid(rows, row_labels=(), scale=3, gap=2, label_width=90):
+    """Tile images into one picture, one row per list, each row labelled.
+
+    Args:
+        rows: list of lists of images, floats in [0, 1], (H, W) or (H, W, C);
+            all images the same size.
+        row_labels: names drawn at the left of each row (e.g. "original",
+            "reconstruction", "error").
+        scale: int, nearest-neighbour upscaling so 28x28 images are visible.
+        gap: int, pixels between tiles.
+        label_width: int, pixels reserved for the labels (0 if none).
+
+    Returns:
+        a `PIL.Image.Image` in RGB.
+    """
+    first = _to_uint8(rows[0][0])
+    h, w = first.shape[:2]
+    tile_h, tile_w = h * scale, w * scale
+    n_cols = max(len(r) for r in rows)
+    left = label_width if row_labels else 0
+    canvas = Image.new("RGB", (left + n_cols * (tile_w + gap) + gap, len(rows) * (tile_h + gap) + gap), "white")
+    draw = ImageDraw.Draw(canvas)
+    for r, images in enumerate(rows):
+        y = gap + r * (tile_h + gap)
+        if r < len(row_labels):
+            draw.text((4, y + tile_h // 2 - 6), str(row_labels[r]), fill=(40, 40, 40))
+        for c, image in enumerate(images):
+            tile = Image.fromarray(_to_uint8(image)).convert("RGB").resize((tile_w, tile_h), Image.NEAREST)
+            canvas.paste(tile, (left + gap + c * (tile_w + gap), y))
+    return canvas
+
+
+def channels_grid(code, n_cols=8, scale=8, gap=2):
+    """Show a latent code (H, W, C) as C small grey images, each scaled to its own range.
+
+    Each channel is min-max scaled on its own, because the channels of a
+    latent code have unrelated ranges and a shared scale would show most of
+    them as flat grey.
+    """
+    code = np.asarray(code, dtype=np.float32)
+    n = code.shape[-1]
+    tiles = []
+    for k in range(n):
+        channel = code[..., k]
+        span = float(channel.max() - channel.min())
+        tiles.append((channel - channel.min()) / span if span > 0 else np.zeros_like(channel))
+    rows = [tiles[i:i + n_cols] for i in range(0, n, n_cols)]
+    return image_grid(rows, scale=scale, gap=gap)

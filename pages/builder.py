@@ -1,0 +1,89 @@
+"""Model Builder: edit a composable spec, see it live, train it in the background.
+
+The page keeps its last run in the store, not in the session: after a
+browser refresh it finds this browser's latest builder run by owner token
+and shows it again, still live.
+"""
+
+import dataclasses
+import json
+
+import streamlit as st
+
+from labcore import data, errors, jobs, references, schedules, slides, spec, trainconfig, viz
+from ui import runs, sidebar, spec_widgets, state
+
+text = slides.sections("builder")
+st.title("🛠️ Model Builder")
+st.markdown(slides.lead("builder"))
+
+dataset = data.DATASETS[sidebar.dataset_key()]
+n_classes = len(dataset.class_names)
+
+# -- where the spec starts from: the default, a reference model or a file --
+STARTS = {"default": "a small default model"} | {k: r.title for k, r in references.REFERENCES.items()
+                                                  if r.spec.task.kind == "classifier"}
+a, b = st.columns([2, 3])
+start = a.selectbox("Start from", list(STARTS), format_func=STARTS.get, key="builder_start",
+                    help="The original labs' models are for 32x32x3 images; smaller images are padded "
+                         "and grey images repeated to 3 channels when trained.")
+uploaded = b.file_uploader("…or load a spec (JSON)", type=["json"], key="builder_upload")
+
+base = spec.default_spec() if start == "default" else references.REFERENCES[start].spec
+if uploaded is not None:
+    try:
+        base = spec.ModelSpec.from_dict(json.loads(uploaded.getvalue().decode("utf-8")))
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
+        st.error(f"{uploaded.name} is not a spec this app can read: {exc}")
+if start == "default" and uploaded is None:
+    base = dataclasses.replace(base, input_shape=dataset.image_shape)
+base = dataclasses.replace(base, task=dataclasses.replace(base.task, n_classes=n_classes))
+# A new starting point must reset the widgets, so their keys carry it.
+prefix = f"builder_{start}_{uploaded.file_id if uploaded is not None else ''}_{dataset.key}"
+
+model_spec = spec_widgets.spec_editor(base, prefix)
+st.markdown("#### Shapes and parameters")
+problems = spec_widgets.summary(model_spec, f"{prefix}_summary")
+st.download_button("Download this spec (JSON)", json.dumps(model_spec.to_dict(), indent=2),
+                   file_name=f"{model_spec.name}.json", mime="application/json",
+                   disabled=bool(problems))
+
+# -- training settings and the Train button --
+st.markdown("## Train")
+st.markdown(text["Train"])
+defaults = trainconfig.TrainConfig()
+a, b, c, d = st.columns(4)
+epochs = a.number_input("epochs", 1, 100, defaults.epochs, key="builder_epochs")
+batch_size = b.number_input("batch size", 1, 1024, defaults.batch_size, key="builder_batch")
+learning_rate = c.number_input("learning rate", 1e-6, 1.0, defaults.learning_rate, format="%.5f",
+                               key="builder_lr")
+subset = d.number_input("training images (0 = all)", 0, dataset.n_train, 0, 500, key="builder_subset",
+                        help=f"{dataset.title} has {dataset.n_train:,} training images; "
+                             "a subset trains faster.")
+a, b, c = st.columns([2, 1, 1])
+kinds = list(schedules.KINDS)
+schedule_kind = a.selectbox("learning-rate schedule", kinds, index=kinds.index(defaults.schedule.kind),
+                            key="builder_schedule")
+warmup = b.number_input("warm-up epochs", 0, 50, defaults.schedule.warmup_epochs, key="builder_warmup")
+smoothing = c.number_input("label smoothing", 0.0, 0.5, defaults.label_smoothing, 0.05, key="builder_smooth")
+train_config = dataclasses.replace(
+    defaults, epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+    subset=int(subset) or None, dataset=dataset.key, label_smoothing=float(smoothing),
+    schedule=dataclasses.replace(defaults.schedule, kind=schedule_kind, warmup_epochs=int(warmup)))
+st.altair_chart(viz.lr_chart({schedule_kind: schedules.lr_curve(train_config.learning_rate, train_config.schedule,
+                                                                 train_config.epochs)}),
+                width="stretch")
+
+config = {"spec": model_spec.to_dict(), "train": train_config.to_dict()}
+if st.button("Train", type="primary", disabled=bool(problems), key="builder_train"):
+    try:
+        run_id = jobs.submit(state.get_store(), "train", config, owner=state.owner(),
+                             title=f"{model_spec.name} · {spec.count_params(model_spec):,} params")
+        st.toast(f"Run #{run_id} queued.")
+    except errors.LabError as exc:
+        st.error(str(exc))
+
+latest = state.get_store().list_runs(owner=state.owner(), kind="train", limit=1)
+if latest:
+    st.markdown(f"#### Your latest run: #{latest[0].id} {latest[0].title}")
+    runs.live_run(latest[0].id)

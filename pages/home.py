@@ -1,0 +1,25 @@
+"""Home: what Composable Labs is, how to use it, and where to start."""
+
+import streamlit as st
+
+from labcore import slides
+
+st.title("🧱 Composable Labs")
+st.markdown(slides.lead("home"))
+
+STEPS = [
+    ("pages/intro.py", "🧩 Intro to Composable",
+     "Stem, learner, groups, blocks, task: eight slides, some with live widgets."),
+    ("pages/builder.py", "🛠️ Model Builder",
+     "Edit a spec, watch shapes and parameters change, train it in the background."),
+    ("pages/runs.py", "📈 Runs", "Every run on this server: compare curves, cancel, delete."),
+]
+
+columns = st.columns(len(STEPS))
+for column, (path, label, text) in zip(columns, STEPS):
+    with column.container(border=True):
+        st.page_link(path, label=f"**{label}**")
+        st.caption(text)
+
+st.markdown("## How to use it")
+st.markdown(slides.sections("home")["How to use it"])

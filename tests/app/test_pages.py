@@ -1,0 +1,106 @@
+"""Every page renders from the real app.py; the Intro deck and the Model Builder behave."""
+
+import pytest
+
+from conftest import open_page, problems_on, wait_for
+
+PAGES = ["pages/home.py", "pages/intro.py", "pages/builder.py", "pages/runs.py"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_errors(page):
+    at = open_page(page)
+    assert not problems_on(at)
+    assert at.title, f"{page} has no title"
+
+
+def test_sidebar_shows_device_dataset_and_queue():
+    at = open_page()
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Training device" in captions
+    assert "Queue" in captions
+    assert at.sidebar.selectbox(key="dataset").value == "fashion_mnist_small"
+
+
+def test_owner_token_is_kept_in_the_url():
+    at = open_page(owner="abc123")
+    assert at.query_params["owner"] == ["abc123"] or at.query_params["owner"] == "abc123"
+
+
+def test_intro_next_and_previous_move_through_the_deck():
+    at = open_page("pages/intro.py")
+    first = at.title[0].value
+    assert "slide 1 of" in at.caption[0].value
+    next_button = next(b for b in at.button if "Next" in b.label)
+    next_button.click().run()
+    assert at.title[0].value != first
+    assert "slide 2 of" in at.caption[0].value
+    previous = next(b for b in at.button if "Previous" in b.label)
+    previous.click().run()
+    assert at.title[0].value == first
+
+
+def test_intro_stem_slide_shows_the_collapse_to_one_pixel():
+    at = open_page("pages/intro.py")
+    next(b for b in at.button if "Next" in b.label).click().run()
+    # Default on that slide: the ResNet stem on the autoencoder's 4x4 code.
+    assert any("1x1" in e.value for e in at.error)
+    at.radio(key="demo_stem_kind").set_value("small stem: 3x3 conv, stride 1").run()
+    assert not at.error
+    assert any("4x4" in s.value for s in at.success)
+
+
+def _group_input(at, index, field):
+    return next(n for n in at.number_input if n.key.endswith(f"_{index}_{field}"))
+
+
+def test_builder_shows_a_message_for_an_invalid_value_and_clears_it_when_fixed():
+    at = open_page("pages/builder.py")
+    assert not problems_on(at)
+    train = next(b for b in at.button if b.label == "Train")
+    assert not train.disabled
+
+    _group_input(at, 0, "blocks").set_value(0).run()
+    assert any("learner.groups[0].n_blocks must be an int in [1, 16]; got 0." in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Train").disabled
+
+    _group_input(at, 0, "blocks").set_value(2).run()
+    assert not problems_on(at)
+    assert not next(b for b in at.button if b.label == "Train").disabled
+
+
+def test_builder_parameter_count_follows_the_groups():
+    at = open_page("pages/builder.py")
+    before = int(at.metric[0].value.replace(",", ""))
+    _group_input(at, 2, "filters").set_value(128).run()
+    after = int(at.metric[0].value.replace(",", ""))
+    assert after > before
+
+
+def test_builder_remove_all_groups_names_the_empty_learner():
+    at = open_page("pages/builder.py")
+    for _ in range(3):
+        next(b for b in at.button if "Remove" in b.label).click().run()
+    assert any("learner.groups" in e.value for e in at.error)
+
+
+@pytest.mark.slow
+def test_builder_trains_the_default_model_in_a_worker_and_draws_curves(store):
+    """One real tiny training run: queued -> worker process -> curves on the page."""
+    at = open_page("pages/builder.py", owner="builder-trainer")
+    at.number_input(key="builder_epochs").set_value(2).run()
+    at.number_input(key="builder_subset").set_value(500).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    runs = store.list_runs(owner="builder-trainer", kind="train")
+    assert len(runs) == 1 and runs[0].status in ("queued", "running")
+
+    # Worker start (TensorFlow import) plus two epochs of 450 images.
+    wait_for(at, lambda a: store.get_run(runs[0].id).status not in ("queued", "running"), timeout_s=240)
+    run = store.get_run(runs[0].id)
+    assert run.status == "done", run.error
+    at.run()
+    assert not problems_on(at)
+    assert len(at.get("vega_lite_chart")) >= 3  # lr preview + accuracy + loss
+    assert any(f"#{run.id}" in m.value for m in at.markdown)
+    assert 0.0 <= run.result["test_accuracy"] <= 1.0
+    assert [r.epoch for r in store.metrics(run.id)] == [1, 2]

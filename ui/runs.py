@@ -1,0 +1,126 @@
+"""Widgets that show runs: status, progress with ETA, live curves, errors.
+
+Live parts are `st.fragment`s that poll the store about once a second while
+a run is queued or running, and stop polling once it has finished (a full
+rerun on the transition draws the final state everywhere on the page).
+"""
+
+import time
+
+import streamlit as st
+
+from labcore import viz
+from ui import state
+
+__all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "live_run", "ACTIVE"]
+
+ACTIVE = ("queued", "running")
+STATUS_ICONS = {"queued": "⏳", "running": "🏃", "done": "✅", "failed": "❌",
+                "cancelled": "🚫", "interrupted": "⚠️"}
+
+
+def status_label(run):
+    """'✅ done' style label."""
+    return f"{STATUS_ICONS.get(run.status, '')} {run.status}"
+
+
+def duration_text(run, now=None):
+    """How long the run has taken (or is taking), e.g. '1 min 05 s'."""
+    if not run.started_at:
+        return ""
+    seconds = (run.finished_at or now or time.time()) - run.started_at
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def eta_text(run, now=None):
+    """Estimated time left from progress so far, or '' when unknown."""
+    if run.status != "running" or not run.started_at or not run.progress or run.progress <= 0.02:
+        return ""
+    elapsed = (now or time.time()) - run.started_at
+    left = elapsed * (1.0 - run.progress) / run.progress
+    minutes, seconds = divmod(int(round(left)), 60)
+    return f"about {minutes} min {seconds:02d} s left" if minutes else f"about {seconds} s left"
+
+
+def run_progress(run):
+    """Status, progress bar, ETA and (for failed runs) the error of one run."""
+    if run.status == "queued":
+        ahead = sum(1 for r in state.get_store().list_runs(statuses=("queued", "running")) if r.id < run.id)
+        st.info(f"Run #{run.id} is queued: {ahead} run(s) ahead of it.", icon="⏳")
+    elif run.status == "running":
+        text = run.progress_text or "starting the worker (loading the training backend)…"
+        eta = eta_text(run)
+        st.progress(min(max(run.progress or 0.0, 0.0), 1.0), text=f"{text}" + (f" · {eta}" if eta else ""))
+    elif run.status == "done":
+        st.success(f"Run #{run.id} finished in {duration_text(run)}.", icon="✅")
+    elif run.status == "cancelled":
+        st.warning(f"Run #{run.id} was cancelled after {duration_text(run) or 'no time'}.", icon="🚫")
+    else:
+        st.error(f"Run #{run.id} {run.status}: {run.error or 'no reason recorded'}", icon="❌")
+        if run.traceback:
+            with st.expander("Details for developers"):
+                st.code(run.traceback, language="text")
+
+
+def run_curves(run_ids, metrics=("accuracy", "loss"), labels=None, series=None):
+    """Draw the stored per-epoch curves of one or more runs, one chart per metric.
+
+    Args:
+        run_ids: list of run ids.
+        metrics: metric names to draw (each with its val_ counterpart).
+        labels: dict run_id -> label for the legend; default "#<id> <title>".
+        series: only rows of this series (e.g. "train"), or None for all.
+
+    Returns:
+        int, how many charts were drawn.
+    """
+    store = state.get_store()
+    rows = store.metrics_rows(run_ids)
+    if series is not None:
+        rows = [r for r in rows if r.get("series") == series]
+    if not rows:
+        return 0
+    if labels is None:
+        labels = {run.id: f"#{run.id} {run.title}" for run in map(store.get_run, run_ids) if run is not None}
+    for row in rows:
+        row["run"] = labels.get(row["run_id"], f"#{row['run_id']}")
+        if row.get("series") not in (None, "train"):
+            row["run"] += f" · {row['series']}"
+    drawn = 0
+    columns = st.columns(len(metrics))
+    for column, metric in zip(columns, metrics):
+        chart = viz.curves_chart(rows, metric=metric)
+        if chart is not None:
+            column.altair_chart(chart, width="stretch")
+            drawn += 1
+    return drawn
+
+
+def live_run(run_id, body=None, interval_s=1.0):
+    """Show a run's progress and curves, polling while it is active.
+
+    Args:
+        run_id: int.
+        body: optional callable(run) drawing extra results under the progress;
+            defaults to the curves.
+        interval_s: float, polling period while the run is active.
+    """
+    run = state.get_store().get_run(run_id)
+    if run is None:
+        st.warning(f"Run #{run_id} no longer exists (it was deleted).")
+        return
+    draw = body or (lambda r: run_curves([r.id]))
+    active = run.status in ACTIVE
+
+    def render():
+        current = state.get_store().get_run(run_id)
+        if current is None:
+            st.warning(f"Run #{run_id} was deleted.")
+            return
+        run_progress(current)
+        draw(current)
+        if active and current.status not in ACTIVE:
+            st.rerun()
+
+    st.fragment(render, run_every=interval_s if active else None)()

@@ -1,0 +1,54 @@
+"""The sidebar on every page: the worker device, the dataset and the shared queue."""
+
+import streamlit as st
+
+from labcore import data, device
+from ui import runs, state
+
+__all__ = ["render", "dataset_key"]
+
+DATASET_KEY = "dataset"
+
+
+def dataset_key():
+    """The dataset chosen in the sidebar (the embedded Fashion-MNIST subset by default)."""
+    return st.session_state.get(DATASET_KEY, data.DEFAULT_DATASET)
+
+
+def _dataset_picker():
+    available = {key: data.availability(key) for key in data.DATASETS}
+    options = list(data.DATASETS)
+    st.selectbox(
+        "Dataset", options, key=DATASET_KEY,
+        index=options.index(data.DEFAULT_DATASET),
+        format_func=lambda k: data.DATASETS[k].title + ("" if available[k][0] else " (not found)"),
+        help="Used by the Model Builder and the labs. The embedded subset works offline.")
+    ok, message = available[dataset_key()]
+    if not ok:
+        st.warning(message)
+
+
+def _queue():
+    store = state.get_store()
+    active = store.list_runs(statuses=runs.ACTIVE)
+    if not active:
+        st.caption("Queue: empty. Press Train on any page to start a run.")
+        return
+    me = state.owner()
+    for run in active:
+        mine = " (yours)" if run.owner == me else ""
+        if run.status == "running":
+            st.progress(min(max(run.progress or 0.0, 0.0), 1.0),
+                        text=f"#{run.id} {run.title}{mine}")
+        else:
+            st.caption(f"⏳ #{run.id} {run.title}{mine}: queued")
+
+
+def render():
+    """Draw the sidebar; call once per script run from app.py."""
+    with st.sidebar:
+        probe = state.device_probe()
+        st.caption("Training device: " + (device.describe(probe) if probe else "probing…"))
+        _dataset_picker()
+        st.markdown("**Training queue**")
+        st.fragment(_queue, run_every=2.0)()

@@ -1,0 +1,220 @@
+"""Widgets that edit a composable spec and show its shapes and parameters.
+
+The Intro deck's live slides and the Model Builder share these, so a group
+table or a parameter count looks the same everywhere. Counts and shapes come
+from `labcore.spec` in pure Python: no Keras in the Streamlit process.
+Widget bounds come from `spec.field_range`, the same declaration that
+validation uses, so a widget never offers a value the spec would refuse.
+"""
+
+import dataclasses
+
+import pandas as pd
+import streamlit as st
+
+from labcore import spec, viz
+
+__all__ = ["summary", "groups_editor", "spec_editor", "stem_demo", "groups_demo", "blocks_demo",
+           "BLOCK_TITLES", "show_problems"]
+
+BLOCK_TITLES = {
+    "plain": "plain (conv-BN-ReLU)",
+    "resnet_v1_basic": "ResNet v1, basic",
+    "resnet_v1_bottleneck": "ResNet v1, bottleneck",
+    "resnet_v2_basic": "ResNet v2 (pre-activation), basic",
+    "resnet_v2_bottleneck": "ResNet v2 (pre-activation), bottleneck",
+}
+
+
+def _bounds(path):
+    r = spec.field_range(path)
+    return r.lo, r.hi
+
+
+def show_problems(problems):
+    """Show every problem of a spec at once, each naming its field."""
+    if problems:
+        st.error("This spec cannot be built yet:\n\n" + "\n".join(f"- {p}" for p in problems), icon="🚫")
+
+
+def summary(model_spec, key, chart=True):
+    """Table of output shape and parameters per part, with the total.
+
+    Returns the list of problems (empty when the spec is valid).
+    """
+    problems = spec.problems(model_spec)
+    shape_problems = [p for p in problems if "parameter" not in p]
+    if shape_problems:
+        show_problems(problems)
+        return problems
+    rows = spec.summarize(model_spec)
+    table = pd.DataFrame([{"part": r.name, "output shape": " x ".join(map(str, r.output_shape)),
+                           "blocks": r.blocks or None, "parameters": r.params} for r in rows])
+    total = sum(r.params for r in rows)
+    left, right = st.columns([3, 2]) if chart else (st.container(), None)
+    with left:
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+                     key=f"{key}_table")
+        st.metric("Total parameters", f"{total:,}")
+    if right is not None:
+        right.altair_chart(viz.bar_chart([{"part": r.name, "parameters": r.params} for r in rows if r.params],
+                                         "part", "parameters", "parameters per part"), width="stretch")
+    show_problems(problems)
+    return problems
+
+
+def groups_editor(groups, key):
+    """Number inputs for each group, with buttons to add and remove groups.
+
+    The inputs take any integer: a value outside the allowed range is kept
+    so that validation can name it ("learner.groups[1].n_blocks must be...")
+    instead of the widget silently clamping it.
+
+    Returns:
+        tuple of `spec.GroupSpec`.
+    """
+    count_key = f"{key}_count"
+    count = st.session_state.setdefault(count_key, len(groups))
+    lo_f, hi_f = _bounds("learner.groups.n_filters")
+    lo_b, hi_b = _bounds("learner.groups.n_blocks")
+    result = []
+    for i in range(count):
+        start = groups[min(i, len(groups) - 1)] if groups else spec.GroupSpec(n_filters=32, n_blocks=1)
+        a, b = st.columns(2)
+        n_filters = a.number_input(f"group {i + 1}: n_filters", value=start.n_filters, step=1,
+                                   key=f"{key}_{i}_filters", help=f"filters of each block, {lo_f} to {hi_f}")
+        n_blocks = b.number_input(f"group {i + 1}: n_blocks", value=start.n_blocks, step=1,
+                                  key=f"{key}_{i}_blocks", help=f"blocks in the group, {lo_b} to {hi_b}")
+        result.append(spec.GroupSpec(n_filters=int(n_filters), n_blocks=int(n_blocks)))
+
+    def resize(step):
+        st.session_state[count_key] = max(0, st.session_state[count_key] + step)
+
+    a, b = st.columns(2)
+    a.button("➕ Add group", key=f"{key}_add", on_click=resize, args=(1,), width="stretch")
+    b.button("➖ Remove last group", key=f"{key}_remove", on_click=resize, args=(-1,), disabled=count == 0,
+             width="stretch")
+    return tuple(result)
+
+
+def _select(label, choices, value, key, titles=None, help=None):
+    choices = list(choices)
+    return st.selectbox(label, choices, index=choices.index(value) if value in choices else 0, key=key,
+                        format_func=(titles or {}).get if titles else str, help=help)
+
+
+def spec_editor(base, key):
+    """Widgets for every part of a spec, starting from `base`; returns the edited spec.
+
+    Args:
+        base: `spec.ModelSpec`, the starting values (input shape and number
+            of classes are taken from it unchanged: they follow the dataset).
+        key: str, a prefix for widget keys.
+    """
+    stem_col, learner_col = st.columns([2, 3])
+    with stem_col:
+        st.markdown("#### Stem")
+        stem_kind = _select("stem", spec.field_range("stem.kind").choices, base.stem.kind, f"{key}_stem_kind",
+                            help="'none' feeds the image straight to the first group")
+        stem = base.stem
+        if stem_kind == "conv":
+            lo, hi = _bounds("stem.n_filters")
+            a, b = st.columns(2)
+            n_filters = a.number_input("filters", lo, hi, base.stem.n_filters, key=f"{key}_stem_filters")
+            kernel = b.selectbox("kernel", spec.field_range("stem.kernel_size").choices,
+                                 index=list(spec.field_range("stem.kernel_size").choices).index(base.stem.kernel_size),
+                                 key=f"{key}_stem_kernel")
+            strides = a.selectbox("stride", spec.field_range("stem.strides").choices,
+                                  index=list(spec.field_range("stem.strides").choices).index(base.stem.strides),
+                                  key=f"{key}_stem_strides")
+            pool = b.toggle("max-pool 3x3/2", base.stem.pool, key=f"{key}_stem_pool")
+            stem = dataclasses.replace(base.stem, kind="conv", n_filters=int(n_filters), kernel_size=kernel,
+                                       strides=strides, pool=pool)
+        else:
+            stem = dataclasses.replace(base.stem, kind=stem_kind)
+        st.markdown("#### Task")
+        a, b = st.columns(2)
+        pooling = a.selectbox("pooling", spec.field_range("task.pooling").choices,
+                              index=list(spec.field_range("task.pooling").choices).index(base.task.pooling),
+                              key=f"{key}_pooling")
+        dropout = b.number_input("dropout", 0.0, 0.9, float(base.task.dropout or 0.0), 0.05, key=f"{key}_dropout",
+                                 help="before the dense layer; 0 = none")
+        task = dataclasses.replace(base.task, pooling=pooling, dropout=dropout or None)
+    with learner_col:
+        st.markdown("#### Learner")
+        block = _select("block type", spec.field_range("learner.block").choices, base.learner.block,
+                        f"{key}_block", BLOCK_TITLES)
+        groups = groups_editor(base.learner.groups, f"{key}_groups")
+        learner = spec.LearnerSpec(block=block, groups=groups)
+    with st.expander("Hyperparameters for the whole model"):
+        a, b, c = st.columns(3)
+        hyper = base.hyper
+        initializer = a.selectbox("initializer", spec.field_range("hyper.initializer").choices,
+                                  index=list(spec.field_range("hyper.initializer").choices).index(hyper.initializer),
+                                  key=f"{key}_init")
+        l2 = b.number_input("L2 kernel regularizer", 0.0, 1.0, float(hyper.l2), 1e-4, format="%.4f", key=f"{key}_l2")
+        noise = c.number_input("Gaussian noise on the input (std)", 0.0, 1.0, float(hyper.input_noise), 0.05,
+                               key=f"{key}_noise")
+        eps = a.number_input("batch-norm epsilon", 1e-7, 0.1, float(hyper.bn_epsilon), format="%.1e", key=f"{key}_eps")
+        use_bias = b.toggle("use_bias in convolutions", hyper.use_bias, key=f"{key}_bias")
+        clip = c.number_input("ReLU clip (0 = none)", 0.0, 100.0, float(hyper.relu_clip or 0.0), 1.0,
+                              key=f"{key}_clip")
+        hyper = dataclasses.replace(hyper, initializer=initializer, l2=l2, input_noise=noise, bn_epsilon=eps,
+                                    use_bias=use_bias, relu_clip=clip or None)
+    return dataclasses.replace(base, stem=stem, learner=learner, task=task, hyper=hyper)
+
+
+_STEMS = {
+    "ResNet stem: 7x7 conv, stride 2, then 3x3 max-pool": spec.StemSpec(
+        kind="conv", n_filters=64, kernel_size=7, strides=2, padding="explicit", pool=True),
+    "small stem: 3x3 conv, stride 1": spec.StemSpec(kind="conv", n_filters=32, kernel_size=3, strides=1),
+    "no stem": spec.StemSpec(kind="none"),
+}
+_INPUTS = {"28x28x1 (Fashion-MNIST)": (28, 28, 1), "32x32x3 (CIFAR-10)": (32, 32, 3),
+           "4x4x32 (the autoencoder's code)": (4, 4, 32)}
+
+
+def stem_demo():
+    """Slide widget: the same stem on different inputs; where does the map collapse?"""
+    a, b = st.columns(2)
+    shape = _INPUTS[a.radio("input", list(_INPUTS), key="demo_stem_input", index=2)]
+    stem = _STEMS[b.radio("stem", list(_STEMS), key="demo_stem_kind")]
+    model_spec = dataclasses.replace(spec.default_spec(), input_shape=shape, stem=stem)
+    rows = spec.summarize(model_spec)
+    stem_row = next(r for r in rows if r.name == "stem")
+    h, w, c = stem_row.output_shape
+    message = (f"The stem turns {shape[0]}x{shape[1]}x{shape[2]} into **{h}x{w}x{c}** "
+               f"({stem_row.params:,} parameters).")
+    if h * w == 1:
+        st.error(message + " Every later 3x3 convolution sees a single pixel: only its centre tap "
+                 "ever gets data. This is what the original lab's classifier did to the 4x4 code.")
+    else:
+        st.success(message)
+
+
+def groups_demo():
+    """Slide widget: edit groups, watch shapes and parameters."""
+    base = spec.default_spec()
+    block = _select("block type", spec.field_range("learner.block").choices, base.learner.block,
+                    "demo_groups_block", BLOCK_TITLES)
+    groups = groups_editor(base.learner.groups, "demo_groups")
+    model_spec = dataclasses.replace(base, learner=spec.LearnerSpec(block=block, groups=groups))
+    summary(model_spec, "demo_groups_summary")
+
+
+def blocks_demo():
+    """Slide widget: the same groups built from each block type; what does each cost?"""
+    base = spec.default_spec()
+    rows = []
+    for block, title in BLOCK_TITLES.items():
+        candidate = dataclasses.replace(base, learner=dataclasses.replace(base.learner, block=block))
+        if spec.problems(candidate):
+            continue
+        last = spec.summarize(candidate)[-2]
+        rows.append({"block": title, "parameters": spec.count_params(candidate),
+                     "learner output": " x ".join(map(str, last.output_shape))})
+    groups = ", ".join(f"{{{g.n_filters}, {g.n_blocks}}}" for g in base.learner.groups)
+    st.caption(f"The same stem, groups [{groups}] and classifier, with each block type:")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized")})

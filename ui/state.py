@@ -1,0 +1,79 @@
+"""Process-wide resources and per-browser identity.
+
+The store, the job supervisor and the device probe are made once per server
+process (`st.cache_resource`) and shared by every browser session. Each
+browser gets an owner token kept in the URL (`?owner=...`), which survives
+refreshes and page switches where `st.session_state` does not.
+"""
+
+import concurrent.futures
+import os
+import secrets
+
+import streamlit as st
+
+from labcore import device, jobs, store
+
+__all__ = ["get_store", "get_supervisor", "device_probe", "owner", "is_instructor", "instructor_token", "keep_owner_in_url"]
+
+
+@st.cache_resource
+def get_store():
+    """The run store under LABCORE_HOME, one per server process."""
+    return store.Store()
+
+
+@st.cache_resource
+def get_supervisor():
+    """The job supervisor: a thread that starts one worker process at a time."""
+    supervisor = jobs.Supervisor(get_store().path)
+    supervisor.start()
+    return supervisor
+
+
+@st.cache_resource
+def _probe_pool():
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="device-probe")
+
+
+@st.cache_resource
+def _probe_future():
+    # The probe imports the training backend in a subprocess (seconds), so it
+    # runs in the background and the sidebar says "probing" until it is done.
+    return _probe_pool().submit(device.probe)
+
+
+def device_probe():
+    """The worker device as a dict (see `labcore.device.probe`), or None while probing."""
+    future = _probe_future()
+    return future.result() if future.done() else None
+
+
+def keep_owner_in_url():
+    """Give this browser an owner token and keep it in the URL; return it."""
+    token = st.query_params.get("owner") or st.session_state.get("owner")
+    if not token or not _valid_token(token):
+        token = secrets.token_hex(8)
+    st.session_state["owner"] = token
+    if st.query_params.get("owner") != token:
+        st.query_params["owner"] = token
+    return token
+
+
+def _valid_token(token):
+    return 4 <= len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)
+
+
+def owner():
+    """This browser's owner token."""
+    return st.session_state.get("owner") or keep_owner_in_url()
+
+
+def is_instructor():
+    """True when this session unlocked instructor mode (see the sidebar)."""
+    return bool(st.session_state.get("instructor"))
+
+
+def instructor_token():
+    """The instructor token from LABCORE_INSTRUCTOR_TOKEN, or None when instructor mode is off."""
+    return os.environ.get("LABCORE_INSTRUCTOR_TOKEN") or None
