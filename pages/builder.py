@@ -14,7 +14,7 @@ from labcore import data, errors, jobs, references, schedules, slides, spec, tra
 from ui import runs, sidebar, spec_widgets, state
 
 text = slides.sections("builder")
-st.title("🛠️ Model Builder")
+st.title("Model Builder")
 st.markdown(slides.lead("builder"))
 
 dataset = data.DATASETS[sidebar.dataset_key()]
@@ -25,8 +25,8 @@ STARTS = {"default": "a small default model"} | {k: r.title for k, r in referenc
                                                   if r.spec.task.kind == "classifier"}
 a, b = st.columns([2, 3])
 start = a.selectbox("Start from", list(STARTS), format_func=STARTS.get, key="builder_start",
-                    help="The original labs' models are for 32x32x3 images; smaller images are padded "
-                         "and grey images repeated to 3 channels when trained.")
+                    help="The original labs' models are for 32x32x3 images: smaller images are zero-padded "
+                         "and grey images repeated to 3 channels to fit them.")
 uploaded = b.file_uploader("…or load a spec (JSON)", type=["json"], key="builder_upload")
 
 base = spec.default_spec() if start == "default" else references.REFERENCES[start].spec
@@ -58,8 +58,8 @@ batch_size = b.number_input("batch size", 1, 1024, defaults.batch_size, key="bui
 learning_rate = c.number_input("learning rate", 1e-6, 1.0, defaults.learning_rate, format="%.5f",
                                key="builder_lr")
 subset = d.number_input("training images (0 = all)", 0, dataset.n_train, 0, 500, key="builder_subset",
-                        help=f"{dataset.title} has {dataset.n_train:,} training images; "
-                             "a subset trains faster.")
+                        help=f"{dataset.title} has {dataset.n_train:,} images to learn from; "
+                             "fewer take less time.")
 a, b, c = st.columns([2, 1, 1])
 kinds = list(schedules.KINDS)
 schedule_kind = a.selectbox("learning-rate schedule", kinds, index=kinds.index(defaults.schedule.kind),

@@ -4,21 +4,21 @@ import streamlit as st
 
 from labcore import slides
 
-st.title("🧱 Composable Labs")
+st.title("Composable Labs")
 st.markdown(slides.lead("home"))
 
 STEPS = [
-    ("pages/intro.py", "🧩 Intro to Composable",
+    ("pages/intro.py", "Intro to Composable", ":material/extension:",
      "Stem, learner, groups, blocks, task: eight slides, some with live widgets."),
-    ("pages/builder.py", "🛠️ Model Builder",
+    ("pages/builder.py", "Model Builder", ":material/construction:",
      "Edit a spec, watch shapes and parameters change, train it in the background."),
-    ("pages/runs.py", "📈 Runs", "Every run on this server: compare curves, cancel, delete."),
+    ("pages/runs.py", "Runs", ":material/monitoring:", "Every run on this server: compare curves, cancel, delete."),
 ]
 
 columns = st.columns(len(STEPS))
-for column, (path, label, text) in zip(columns, STEPS):
+for column, (path, label, icon, text) in zip(columns, STEPS):
     with column.container(border=True):
-        st.page_link(path, label=f"**{label}**")
+        st.page_link(path, label=f"**{label}**", icon=icon)
         st.caption(text)
 
 st.markdown("## How to use it")

@@ -6,7 +6,7 @@ import streamlit as st
 from labcore import errors, jobs, slides
 from ui import runs, state
 
-st.title("📈 Runs")
+st.title("Runs")
 st.markdown(slides.lead("runs"))
 
 store = state.get_store()

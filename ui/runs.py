@@ -15,13 +15,14 @@ from ui import state
 __all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "live_run", "ACTIVE"]
 
 ACTIVE = ("queued", "running")
-STATUS_ICONS = {"queued": "⏳", "running": "🏃", "done": "✅", "failed": "❌",
-                "cancelled": "🚫", "interrupted": "⚠️"}
+STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/directions_run:",
+                "done": ":material/check_circle:", "failed": ":material/error:",
+                "cancelled": ":material/block:", "interrupted": ":material/warning:"}
 
 
 def status_label(run):
-    """'✅ done' style label."""
-    return f"{STATUS_ICONS.get(run.status, '')} {run.status}"
+    """The status with a progress figure while running, e.g. 'running 40%'."""
+    return f"running {100 * (run.progress or 0):.0f}%" if run.status == "running" else run.status
 
 
 def duration_text(run, now=None):
@@ -47,17 +48,17 @@ def run_progress(run):
     """Status, progress bar, ETA and (for failed runs) the error of one run."""
     if run.status == "queued":
         ahead = sum(1 for r in state.get_store().list_runs(statuses=("queued", "running")) if r.id < run.id)
-        st.info(f"Run #{run.id} is queued: {ahead} run(s) ahead of it.", icon="⏳")
+        st.info(f"Run #{run.id} is queued: {ahead} run(s) ahead of it.", icon=STATUS_ICONS["queued"])
     elif run.status == "running":
         text = run.progress_text or "starting the worker (loading the training backend)…"
         eta = eta_text(run)
         st.progress(min(max(run.progress or 0.0, 0.0), 1.0), text=f"{text}" + (f" · {eta}" if eta else ""))
     elif run.status == "done":
-        st.success(f"Run #{run.id} finished in {duration_text(run)}.", icon="✅")
+        st.success(f"Run #{run.id} finished in {duration_text(run)}.", icon=STATUS_ICONS["done"])
     elif run.status == "cancelled":
-        st.warning(f"Run #{run.id} was cancelled after {duration_text(run) or 'no time'}.", icon="🚫")
+        st.warning(f"Run #{run.id} was cancelled after {duration_text(run) or 'no time'}.", icon=STATUS_ICONS["cancelled"])
     else:
-        st.error(f"Run #{run.id} {run.status}: {run.error or 'no reason recorded'}", icon="❌")
+        st.error(f"Run #{run.id} {run.status}: {run.error or 'no reason recorded'}", icon=STATUS_ICONS["failed"])
         if run.traceback:
             with st.expander("Details for developers"):
                 st.code(run.traceback, language="text")

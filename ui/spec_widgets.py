@@ -34,7 +34,7 @@ def _bounds(path):
 def show_problems(problems):
     """Show every problem of a spec at once, each naming its field."""
     if problems:
-        st.error("This spec cannot be built yet:\n\n" + "\n".join(f"- {p}" for p in problems), icon="🚫")
+        st.error("This spec cannot be built yet:\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/block:")
 
 
 def summary(model_spec, key, chart=True):
@@ -92,8 +92,8 @@ def groups_editor(groups, key):
         st.session_state[count_key] = max(0, st.session_state[count_key] + step)
 
     a, b = st.columns(2)
-    a.button("➕ Add group", key=f"{key}_add", on_click=resize, args=(1,), width="stretch")
-    b.button("➖ Remove last group", key=f"{key}_remove", on_click=resize, args=(-1,), disabled=count == 0,
+    a.button("Add group", icon=":material/add:", key=f"{key}_add", on_click=resize, args=(1,), width="stretch")
+    b.button("Remove last group", icon=":material/remove:", key=f"{key}_remove", on_click=resize, args=(-1,), disabled=count == 0,
              width="stretch")
     return tuple(result)
 
