@@ -10,6 +10,13 @@ outcome fails its run with the reason (signal or exit code, and the log's
 last lines); a cancelled run that does not stop by itself within
 `cancel_grace_s` gets SIGTERM, then SIGKILL.
 
+With `prewarm=True` the supervisor keeps one spare worker that has already
+imported Keras (5-9 s on a small CPU) and waits for a run id on its stdin,
+so a click on Train shows progress within about a second. The spare is
+started only while no run trains (its import would steal the run's CPU);
+each worker still runs exactly one run and exits, so memory goes back to the
+system after every run.
+
 Keras-free: the Streamlit process imports this module.
 """
 
@@ -87,7 +94,8 @@ def worker_command(store, run_id, device="cpu", claimed=False):
 
     Args:
         store: labcore.store.Store.
-        run_id: int.
+        run_id: int, or None for a spare worker that reads the (claimed)
+            run id from its stdin once it has imported Keras.
         device: str, recorded when the worker claims a queued run itself.
         claimed: bool, True when the caller already claimed the run (the
             supervisor); False lets the worker claim a queued run (the CLI).
@@ -95,8 +103,9 @@ def worker_command(store, run_id, device="cpu", claimed=False):
     Returns:
         list of str.
     """
-    command = [sys.executable, "-m", "labcore.worker", str(run_id), "--store", str(store.path), "--device", device]
-    return command + ["--claimed"] if claimed else command
+    target = ["--spare"] if run_id is None else [str(run_id)]
+    command = [sys.executable, "-m", "labcore.worker", *target, "--store", str(store.path), "--device", device]
+    return command + ["--claimed"] if claimed or run_id is None else command
 
 
 def worker_env(store):
@@ -144,6 +153,7 @@ class SupervisorState:
         pid: int or None, that worker's process id.
         worker_alive: bool, that worker has not exited yet.
         last_error: str or None, the last error its loop survived.
+        spare_pid: int or None, the pre-warmed spare worker waiting for a run.
     """
 
     running: bool
@@ -152,6 +162,7 @@ class SupervisorState:
     pid: int | None
     worker_alive: bool
     last_error: str | None
+    spare_pid: int | None = None
 
 
 @dataclass
@@ -184,9 +195,10 @@ class Supervisor:
         poll_s: float, seconds between two looks at the store and the worker.
         cancel_grace_s: float, how long a cancelled run may take to stop by
             itself before SIGTERM, and after SIGTERM before SIGKILL.
+        prewarm: bool, keep a spare worker with Keras already imported.
     """
 
-    def __init__(self, store=None, device="cpu", poll_s=0.2, cancel_grace_s=3.0):
+    def __init__(self, store=None, device="cpu", poll_s=0.2, cancel_grace_s=3.0, prewarm=False):
         self.store = store if isinstance(store, Store) else Store(store)
         self.device = device
         self.poll_s = poll_s
@@ -197,6 +209,8 @@ class Supervisor:
         self._child = None
         self._last_error = None
         self._next_sweep = 0.0
+        self.prewarm = prewarm
+        self._spare = None
 
     def start(self):
         """Start the supervisor's thread (no-op if it is running).
@@ -224,6 +238,13 @@ class Supervisor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            # End of stdin tells a waiting spare to exit; a group kill covers
+            # one still importing.
+            spare.stdin.close()
+            _signal_group(spare, signal.SIGTERM)
+            spare.wait(timeout_s)
 
     def state(self):
         """What the supervisor is doing now.
@@ -233,6 +254,7 @@ class Supervisor:
         """
         with self._lock:
             child, last_error = self._child, self._last_error
+        spare = self._spare
         return SupervisorState(
             running=self._thread is not None and self._thread.is_alive(),
             device=self.device,
@@ -240,6 +262,7 @@ class Supervisor:
             pid=child.process.pid if child else None,
             worker_alive=child is not None and child.process.returncode is None,
             last_error=last_error,
+            spare_pid=spare.pid if spare is not None and spare.poll() is None else None,
         )
 
     def _loop(self):
@@ -265,21 +288,49 @@ class Supervisor:
             run = self.store.claim_next(self.device)
             if run is not None:
                 self._spawn(run)
+            elif self.prewarm:
+                self._keep_spare()
+
+    def _keep_spare(self):
+        if self._spare is not None and self._spare.poll() is None:
+            return
+        log_path = self.store.root / "logs" / "spare.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            self._spare = subprocess.Popen(
+                worker_command(self.store, None, self.device), stdin=subprocess.PIPE, stdout=log,
+                stderr=subprocess.STDOUT, env=worker_env(self.store), start_new_session=True,
+            )
+
+    def _hand_to_spare(self, run):
+        """Give the claimed run to the spare worker; returns its process, or None."""
+        spare, self._spare = self._spare, None
+        if spare is None or spare.poll() is not None:
+            return None
+        try:
+            spare.stdin.write(f"{run.id}\n".encode())
+            spare.stdin.close()
+        except OSError:
+            _signal_group(spare, signal.SIGKILL)
+            return None
+        return spare
 
     def _spawn(self, run):
         log_path = self.store.log_path(run.id)
         command = worker_command(self.store, run.id, self.device, claimed=True)
         try:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(log_path, "ab") as log:
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=worker_env(self.store),
-                    start_new_session=True,
-                )
+            process = self._hand_to_spare(run)
+            if process is None:
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(log_path, "ab") as log:
+                    process = subprocess.Popen(
+                        command,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=worker_env(self.store),
+                        start_new_session=True,
+                    )
         except OSError as error:
             self.store.set_status(
                 run.id, "failed", error=f"The worker could not be started: {error}"

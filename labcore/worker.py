@@ -45,7 +45,8 @@ def main(argv=None):
 
     Args:
         argv: list of str, the command-line arguments (None: sys.argv[1:]):
-            RUN_ID, `--store PATH` (default `$LABCORE_HOME/labcore.db`),
+            RUN_ID or `--spare` (import Keras, then read a claimed run id
+            from stdin), `--store PATH` (default `$LABCORE_HOME/labcore.db`),
             `--device NAME` (recorded when this worker claims a queued run
             itself; default "cpu") and `--claimed` (the supervisor's flag:
             the run is already running, claimed for this worker).
@@ -57,7 +58,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m labcore.worker", description="Run one queued or claimed run of the store."
     )
-    parser.add_argument("run_id", type=int)
+    parser.add_argument("run_id", type=int, nargs="?", help="the run; omitted with --spare")
+    parser.add_argument("--spare", action="store_true",
+                        help="import Keras first, then read the (claimed) run id from stdin")
     parser.add_argument(
         "--store", default=None, help="the database file (default: $LABCORE_HOME/labcore.db)"
     )
@@ -68,6 +71,8 @@ def main(argv=None):
         "--claimed", action="store_true", help="the run was claimed for this worker (supervisor)"
     )
     args = parser.parse_args(argv)
+    if args.spare == (args.run_id is not None):
+        parser.error("give either RUN_ID or --spare")
 
     # Before any runner imports TensorFlow: its C++ info lines would bury the
     # useful part of the log.
@@ -75,6 +80,11 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _on_sigterm)
 
     store = Store(args.store)
+    if args.spare:
+        args.run_id = _wait_as_spare(store)
+        if args.run_id is None:
+            return 0
+        args.claimed = True
     run = store.get_run(args.run_id)
     if run is None:
         print(f"labcore worker: no run with id {args.run_id} in {store.path}.", file=sys.stderr)
@@ -93,6 +103,32 @@ def main(argv=None):
     print(f"labcore worker: run {run.id} ({run.kind}) on {run.device}, pid {os.getpid()}",
           flush=True)
     return 0 if _execute(store, run) == "done" else 1
+
+
+def _wait_as_spare(store):
+    """Import the training stack, then wait for a run id; None when told to quit.
+
+    The import is the slow part of a worker's start (5-9 s for TensorFlow on
+    a small CPU), so a spare pays it before anyone is waiting.
+    """
+    import importlib
+
+    for module in ("keras", "labcore.composable", "labcore.training"):
+        importlib.import_module(module)
+    print(f"labcore worker: spare ready, pid {os.getpid()}", flush=True)
+    line = sys.stdin.readline().strip()
+    if not line:
+        return None
+    run_id = int(line)
+    # From here on this process is the run's worker: its output belongs in
+    # the run's log, where the supervisor looks when it dies.
+    log_path = store.log_path(run_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    return run_id
 
 
 def _execute(store, run):
