@@ -53,6 +53,7 @@ KINDS = {
             "train", "Train a model",
             validate="labcore.trainconfig:problems_for_run", run="labcore.training:train_run",
         ),
+        Kind("ensemble", "Ensemble", "labcore.labs.ensemble:problems", "labcore.labs.ensemble:run"),
     )
 }
 

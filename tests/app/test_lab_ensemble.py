@@ -1,0 +1,76 @@
+"""The Ensemble page draws a stored run: members, vote strip, agreement matrix, variants.
+
+The run is real: the tiny preset, started through the CLI, trained by the
+worker in its own process, in this pytest process's store (LABCORE_HOME,
+set by tests/conftest.py). CLI runs belong to the owner "cli", so the page
+is opened as that owner.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from conftest import open_page, problems_on
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PAGE = "pages/lab_ensemble.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    """Run the tiny preset through the CLI and worker; its printed result."""
+    finished = subprocess.run(
+        [sys.executable, "-m", "labcore", "run", "ensemble", "--preset", "tiny"],
+        cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True,
+        timeout=240,  # seconds of training, plus TF's import in the worker on a loaded CPU
+    )
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
+    return json.loads(finished.stdout[finished.stdout.index("\n{") + 1:])
+
+
+def _strip_captions(at):
+    return [c.value for c in at.caption if c.value.startswith("test image")]
+
+
+def _chart_titles(at):
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    return json.dumps(specs)
+
+
+def test_page_shows_the_stored_members_votes_and_agreement(tiny_run):
+    at = open_page(PAGE, owner="cli")
+    assert not problems_on(at)
+    metrics = {m.label: m.value for m in at.metric}
+    for member in tiny_run["members"]:
+        assert metrics[f"member {member['member']}"] == f"{member['test_accuracy']:.2%}"
+    soft = tiny_run["votes"]["rules"]["soft"]
+    assert metrics["ensemble of 2 members"] == f"{soft['accuracy']:.2%}"
+    assert metrics["vs the best member"] == f"{100 * soft['gain_over_best']:+.2f} points"
+    assert len(_strip_captions(at)) == 8
+    assert len(at.get("image")) == 8  # a thumbnail per image of the strip
+    charts = _chart_titles(at)
+    assert "agree on all test images" in charts and "accuracy as the ensemble grows" in charts
+    assert any("Original lab (CIFAR-10)" in c.value for c in at.caption)
+    assert any("What this run found" in m.value for m in at.markdown)
+
+
+def test_filter_keeps_only_images_the_ensemble_got_wrong(tiny_run):
+    at = open_page(PAGE, owner="cli")
+    at.radio(key="ensemble_filter").set_value("wrong").run()
+    assert not problems_on(at)
+    captions = _strip_captions(at)
+    assert captions and all("ensemble wrong" in c for c in captions)
+
+
+def test_heads_variant_and_hard_rule_redraw_from_the_stored_predictions(tiny_run):
+    at = open_page(PAGE, owner="cli")
+    at.radio(key="ensemble_variant").set_value("heads").run()
+    at.radio(key="ensemble_rule").set_value("hard").run()
+    assert not problems_on(at)
+    hard = tiny_run["heads"]["votes"]["rules"]["hard"]
+    assert {m.label: m.value for m in at.metric}["ensemble of 2 heads"] == f"{hard['accuracy']:.2%}"
+    assert len(_strip_captions(at)) == 8
