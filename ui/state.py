@@ -66,7 +66,10 @@ def keep_owner_in_url():
 
 
 def _valid_token(token):
-    return 4 <= len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)
+    # 3 characters at least: "cli", the owner of runs started from the
+    # command line, must be accepted (README: open the app with ?owner=cli).
+    # ASCII only, so that "\u0430lice" (a Cyrillic "a") never passes for "alice".
+    return 3 <= len(token) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
 
 
 def owner():
