@@ -54,6 +54,7 @@ KINDS = {
             validate="labcore.trainconfig:problems_for_run", run="labcore.training:train_run",
         ),
         Kind("ensemble", "Ensemble", "labcore.labs.ensemble:problems", "labcore.labs.ensemble:run"),
+        Kind("autoencoder", "AutoEncoder for CNN", "labcore.labs.autoencoder:problems", "labcore.labs.autoencoder:run"),
     )
 }
 

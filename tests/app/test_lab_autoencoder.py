@@ -1,0 +1,105 @@
+"""The AutoEncoder lab page: its live bottleneck widgets, and a real tiny run's results drawn from the store."""
+
+import subprocess
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from labcore import jobs
+from labcore.labs import autoencoder as lab
+from labcore.store import TERMINAL_STATUSES, Store
+
+PAGE = "pages/lab_autoencoder.py"
+OWNER = "autoencoder-page-test"
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    """A tiny run queued as the page would queue it, run by the real worker process."""
+    store = Store()  # under the LABCORE_HOME conftest.py set for this pytest process
+    run_id = jobs.submit(store, "autoencoder", lab.PRESETS["tiny"].to_dict(), owner=OWNER,
+                         title="AutoEncoder · tiny (page test)")
+    # If an app's supervisor in this process claims the run first, this
+    # worker exits at once and the supervisor's worker runs it: wait for the
+    # run, not for the process. Generous: tiny takes seconds, on a busy CPU more.
+    subprocess.run(jobs.worker_command(store, run_id), env=jobs.worker_env(store), timeout=300,
+                   check=False, capture_output=True)
+    deadline = time.monotonic() + 300
+    while store.get_run(run_id).status not in TERMINAL_STATUSES and time.monotonic() < deadline:
+        time.sleep(0.5)
+    run = store.get_run(run_id)
+    assert run.status == "done", run.error
+    return run
+
+
+def open_page(owner):
+    # Raised timeout: the first script run imports pandas and altair.
+    at = AppTest.from_file("../../app.py", default_timeout=30)
+    at.query_params["owner"] = owner
+    at.run()
+    return at.switch_page(PAGE).run()
+
+
+def test_page_without_runs_explains_and_waits():
+    at = open_page("autoencoder-no-runs")
+    assert not at.exception and not at.error
+    assert at.title[0].value.endswith("AutoEncoder for CNN")
+    assert any("No run yet" in info.value for info in at.info)
+
+
+def test_bottleneck_sliders_update_ratio_and_parameters_live():
+    at = open_page("autoencoder-sliders")
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["compression ratio"] == "2.0x" and metrics["code"] == "4 x 4 x 32"
+    params_before = metrics["autoencoder parameters"]
+    at.select_slider(key="ae_quick_channels").set_value(8).run()
+    at.slider(key="ae_quick_stages").set_value(4).run()
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["code"] == "2 x 2 x 8"
+    assert metrics["compression ratio"] == f"{32 * 32 / (2 * 2 * 8):.1f}x"
+    assert metrics["autoencoder parameters"] != params_before
+    assert not at.exception and not at.error
+
+
+def test_page_shows_the_stored_results_of_a_run(tiny_run):
+    at = open_page(OWNER)
+    assert not at.exception and not at.error
+    assert any(f"#{tiny_run.id}" in markdown.value for markdown in at.markdown)
+    # Grids before training and after the last epoch, then 3 images with their codes.
+    captions = [caption for image in at.get("image") for caption in image.captions]
+    epochs = lab.PRESETS["tiny"].ae_warmup_epochs + lab.PRESETS["tiny"].ae_epochs
+    assert f"after epoch {epochs} of {epochs}" in captions
+    assert sum("code" in caption for caption in captions) == 3
+    result = tiny_run.result
+    sentence = lab.speed_up_sentence(result, "Fashion-MNIST (small, built in)")
+    assert sentence and any(sentence == markdown.value for markdown in at.markdown)
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["MSE on held-out images"] == f"{result['reconstruction']['mse_mean']:.4f}"
+    # Every measured figure stands beside the original lab's claim and the dataset used.
+    comparisons = [caption.value for caption in at.caption if "Original lab (CIFAR-10)" in caption.value]
+    assert len(comparisons) >= 4
+    assert all("Fashion-MNIST (small, built in)" in text for text in comparisons)
+    assert len(at.dataframe) >= 3  # the two heads' summaries and raw vs encoded
+
+
+def test_picking_a_preset_resets_the_fields_to_its_values():
+    at = open_page("autoencoder-presets")
+    assert at.checkbox(key="ae_quick_fine_tune").value is False
+    at.radio(key="ae_preset").set_value("full").run()
+    assert at.checkbox(key="ae_full_fine_tune").value is True
+    assert not at.exception and not at.error
+
+
+def test_run_button_queues_the_settings_on_the_page():
+    owner = "autoencoder-button"
+    at = open_page(owner)
+    at.radio(key="ae_preset").set_value("tiny").run()
+    at.select_slider(key="ae_tiny_channels").set_value(8).run()
+    at.button(key="ae_run").click().run()
+    assert not at.exception and not at.error
+    store = Store()
+    [run] = store.list_runs(owner=owner, kind="autoencoder")
+    # Only the queueing is under test: stop the run before it trains.
+    jobs.cancel(store, run.id, owner=owner)
+    assert run.config == {**lab.PRESETS["tiny"].to_dict(), "latent_channels": 8}

@@ -1,0 +1,283 @@
+"""The AutoEncoder lab: its config and specs (Keras-free), and the tiny recipe run for real."""
+
+import dataclasses
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from labcore import kinds, spec
+from labcore.__main__ import build_config
+from labcore.errors import ConfigError
+from labcore.labs import autoencoder as lab
+from labcore.reporting import Cancelled
+
+TINY = lab.PRESETS["tiny"]
+
+
+# -- config, presets and validation -------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(lab.PRESETS))
+def test_preset_round_trips_through_json(name):
+    config = lab.PRESETS[name]
+    assert lab.Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+@pytest.mark.parametrize("name", list(lab.PRESETS))
+def test_presets_are_valid_and_described(name):
+    assert lab.problems(lab.PRESETS[name].to_dict()) == []
+    assert lab.PRESET_NOTES[name]
+
+
+def test_full_preset_has_the_original_settings():
+    full = lab.PRESETS["full"]
+    assert (full.ae_warmup_epochs, full.ae_epochs, full.ae_batch_size) == (5, 20, 32)
+    assert (full.learning_rate, full.subset, full.classifier_epochs) == (1e-3, None, 20)
+
+
+def test_unknown_key_is_refused_with_the_allowed_keys():
+    with pytest.raises(ConfigError, match=r"config has an unknown key 'latent'; allowed keys: dataset, seed"):
+        lab.Config.from_dict({"latent": 8})
+    assert lab.problems({"latent": 8})[0].startswith("config has an unknown key 'latent'")
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"latent_channels": 0}, "latent_channels must be an int in [1, 256]; got 0."),
+        ({"stages": 6}, "stages must be an int in [1, 5]; got 6."),
+        ({"classifier_epochs": 1}, "classifier_epochs must be an int in [2, 500]; got 1."),
+        ({"classifier": "resnet"}, "classifier must be one of 'compact', 'original'; got 'resnet'."),
+        ({"fine_tune": 1}, "fine_tune must be True or False; got 1."),
+        ({"subset": 7000},
+         "subset must be None or an int in [10, 6000] (the images of 'fashion_mnist_small'); got 7000."),
+        ({"subset": 100, "ae_batch_size": 128},
+         "ae_batch_size must be an int in [1, 90] (the training set has 90 images); got 128."),
+    ],
+)
+def test_problems_name_the_field_and_the_allowed_values(values, message):
+    assert lab.problems({**TINY.to_dict(), **values}) == [message]
+
+
+def test_unknown_dataset_is_refused_before_its_files_are_looked_for():
+    [message] = lab.problems({"dataset": "imagenet"})
+    assert message.startswith("dataset must be one of 'fashion_mnist_small', ")
+    assert message.endswith("; got 'imagenet'.")
+
+
+def test_every_problem_is_listed_at_once():
+    assert len(lab.problems({"stages": 0, "latent_channels": -1, "learning_rate": 0.0})) == 3
+
+
+def test_kind_is_registered_and_the_cli_builds_its_config():
+    assert kinds.problems_for("autoencoder", TINY.to_dict()) == []
+    config = build_config("autoencoder", "quick", overrides=["dataset=\"mnist\"", "latent_channels=8"])
+    assert config == {**lab.PRESETS["quick"].to_dict(), "dataset": "mnist", "latent_channels": 8}
+
+
+def test_config_module_imports_no_keras():
+    code = "import sys, labcore.labs.autoencoder; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["False", "False"]
+
+
+# -- the specs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stages, latent_channels", [(3, 32), (3, 8), (2, 16), (4, 64), (1, 4)])
+def test_compression_ratio_follows_stages_and_channels(stages, latent_channels):
+    config = dataclasses.replace(TINY, stages=stages, latent_channels=latent_channels)
+    sizes = lab.bottleneck(config)
+    side = 32 // 2**stages
+    assert sizes["code_shape"] == (side, side, latent_channels)
+    assert sizes["compression_ratio"] == pytest.approx(32 * 32 * 1 / (side * side * latent_channels))
+    assert sizes["raw_classifier_params"] == sizes["encoder_params"] + sizes["classifier_params"]
+
+
+@pytest.mark.parametrize("stages", [1, 3, 5])
+def test_decoder_is_a_true_mirror_ending_in_a_sigmoid(stages):
+    config = dataclasses.replace(TINY, stages=stages, latent_channels=8)
+    autoencoder = lab.autoencoder_spec(config, channels=3)
+    widths = [group.n_filters for group in autoencoder.learner.groups]
+    assert list(autoencoder.task.decoder_filters) == widths[-2::-1]
+    assert autoencoder.task.output_activation == "sigmoid"
+    assert spec.output_shapes(autoencoder)["task"] == (32, 32, 3)
+
+
+def test_original_head_collapses_a_4x4_code_and_ours_keeps_it():
+    code_shape = lab.bottleneck(TINY)["code_shape"]
+    shapes = {
+        name: spec.output_shapes(lab.classifier_spec(dataclasses.replace(TINY, classifier=name), code_shape))
+        for name in lab.CLASSIFIERS
+    }
+    assert shapes["original"]["stem"][:2] == (1, 1)
+    assert shapes["compact"]["group 1"][:2] == (4, 4)
+    assert shapes["compact"]["group 2"][:2] == (2, 2)
+
+
+# -- shaping results for the page ------------------------------------------------
+
+
+def test_histogram_counts_every_value_once():
+    values = np.random.default_rng(0).normal(20, 3, size=257)
+    rows = lab.histogram_rows(values, n_bins=9)
+    assert len(rows) == 9 and sum(row["images"] for row in rows) == 257
+
+
+# -- the tiny recipe, run in-process -----------------------------------------------
+
+
+class RecordingReporter:
+    """Records every call a runner makes; optionally cancels after some checks."""
+
+    def __init__(self, cancel_after=None):
+        self.cancel_after = cancel_after
+        self.checks = 0
+        self.progress_calls, self.epochs, self.artifacts, self.results = [], [], [], {}
+
+    def progress(self, fraction, text=""):
+        self.progress_calls.append((fraction, text))
+
+    def epoch(self, series, epoch, metrics):
+        self.epochs.append((series, epoch, metrics))
+
+    def artifact(self, name, value):
+        self.artifacts.append((name, value))
+        return name
+
+    def result(self, values):
+        self.results.update(values)
+
+    def cancelled(self):
+        self.checks += 1
+        return self.cancel_after is not None and self.checks > self.cancel_after
+
+    def last_artifact(self, name):
+        return [value for stored, value in self.artifacts if stored == name][-1]
+
+    def series(self, name):
+        return [metrics for series, _, metrics in self.epochs if series == name]
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    """The tiny preset, run for real (a few seconds)."""
+    reporter = RecordingReporter()
+    returned = lab.run(TINY.to_dict(), reporter)
+    return reporter, returned
+
+
+def test_every_step_is_reported_and_returned(tiny_run):
+    reporter, returned = tiny_run
+    assert returned == reporter.results
+    for key in ("autoencoder", "reconstruction", "compression_ratio", "encoding", "raw", "encoded",
+                "speed_up", "speed_up_including_encoding", "accuracy_cost_points", "fine_tune"):
+        assert key in returned, key
+    names = {name for name, _ in reporter.artifacts}
+    assert {"reconstructions_before.png", "reconstructions.png", "psnr_per_image.npy",
+            "mse_per_image.npy", "showcase_images.npy", "latent_codes.npy"} <= names
+    json.dumps(returned)  # what the store and the CLI print
+
+
+def test_training_lowers_the_reconstruction_error(tiny_run):
+    result = tiny_run[0].results
+    assert result["reconstruction"]["mse_mean"] < result["autoencoder"]["mse_before_training"]
+
+
+def test_psnr_is_measured_per_held_out_image_from_its_mse(tiny_run):
+    reporter, result = tiny_run
+    psnr, mse = reporter.last_artifact("psnr_per_image.npy"), reporter.last_artifact("mse_per_image.npy")
+    assert len(psnr) == len(mse) == result["n_test"] == TINY.test_subset
+    np.testing.assert_allclose(psnr, 10 * np.log10(1 / mse), rtol=1e-5)
+    assert result["reconstruction"]["psnr_db_mean"] == pytest.approx(float(psnr.mean()), abs=0.01)
+
+
+def test_codes_are_smaller_than_the_input_by_the_configured_ratio(tiny_run):
+    reporter, result = tiny_run
+    side = 32 // 2**TINY.stages
+    expected = 32 * 32 * 1 / (side * side * TINY.latent_channels)
+    assert result["compression_ratio"] == pytest.approx(expected)
+    assert result["code_shape"] == [side, side, TINY.latent_channels]
+    codes, images = reporter.last_artifact("latent_codes.npy"), reporter.last_artifact("showcase_images.npy")
+    assert codes.shape == (len(images), side, side, TINY.latent_channels)
+    assert images.shape[1:] == (28, 28, 1)  # the padding cropped away
+
+
+def test_the_grid_is_redrawn_after_every_autoencoder_epoch(tiny_run):
+    reporter, _ = tiny_run
+    epochs = TINY.ae_warmup_epochs + TINY.ae_epochs
+    grids = [value for name, value in reporter.artifacts if name == "reconstructions.png"]
+    assert len(grids) == len(reporter.series("autoencoder")) == epochs
+    image = Image.open(io.BytesIO(grids[-1]))
+    assert image.format == "PNG" and image.width > image.height  # 10 columns, 3 rows
+
+
+def test_autoencoder_warms_up_then_stays_constant(tiny_run):
+    rates = [metrics["learning_rate"] for metrics in tiny_run[0].series("autoencoder")]
+    assert rates[0] < rates[1] == pytest.approx(TINY.learning_rate)
+    assert rates[-1] == pytest.approx(TINY.learning_rate)
+
+
+def test_both_classifiers_have_curves_and_timings(tiny_run):
+    reporter, result = tiny_run
+    for name in ("raw", "encoded", "fine_tune"):
+        curve = reporter.series(name)
+        assert len(curve) == TINY.classifier_epochs, name
+        assert all({"accuracy", "val_accuracy", "seconds"} <= metrics.keys() for metrics in curve)
+        measured = result[name]
+        assert measured["seconds_per_epoch"] > 0 and measured["images_per_second"] > 0
+        assert 0 <= measured["test_accuracy"] <= 1
+    assert result["encoding"]["seconds"] > 0
+    assert result["encoding"]["images"] == result["n_train"] + result["n_val"] + result["n_test"]
+    speed_up = result["raw"]["seconds_per_epoch"] / result["encoded"]["seconds_per_epoch"]
+    assert result["speed_up"] == pytest.approx(speed_up, abs=0.01)
+    cost = 100 * (result["raw"]["test_accuracy"] - result["encoded"]["test_accuracy"])
+    assert result["accuracy_cost_points"] == pytest.approx(cost, abs=0.05)
+
+
+def test_codes_train_fewer_parameters_than_pixels(tiny_run):
+    result = tiny_run[0].results
+    sizes = lab.bottleneck(TINY)
+    assert result["encoded"]["params"] == sizes["classifier_params"]
+    assert result["raw"]["params"] == result["fine_tune"]["params"] == sizes["raw_classifier_params"]
+
+
+def test_progress_moves_forward_to_the_end(tiny_run):
+    fractions = [fraction for fraction, _ in tiny_run[0].progress_calls]
+    assert all(0.0 <= fraction <= 1.0 for fraction in fractions)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_page_texts_state_the_measured_numbers(tiny_run):
+    result = tiny_run[0].results
+    sentence = lab.speed_up_sentence(result, "Fashion-MNIST")
+    assert f"{result['raw']['seconds_per_epoch']:.2f} s" in sentence
+    assert ("faster" if result["speed_up"] >= 1 else "slower") in sentence.split("per epoch")[0]
+    rows = lab.comparison_rows(result)
+    assert [row["measure"] for row in rows][:2] == ["input per image", "parameters"]
+    assert rows[0][lab.SERIES["encoded"]] == "4 x 4 x 32"
+    encoded = result["encoded"]
+    gap = 100 * (encoded["train_accuracy"] - encoded["val_accuracy"])
+    assert lab.overfitting_text(result).startswith(f"{lab.SERIES['encoded']}: training ")
+    assert f"(gap {gap:.1f} points)" in lab.overfitting_text(result)
+    labels = {row["run"] for row in lab.curve_rows([{"series": s, "epoch": 1} for s in lab.SERIES])}
+    assert labels == {lab.SERIES[name] for name in ("raw", "encoded", "fine_tune")}
+    assert [row["classifier"] for row in lab.timing_rows(result)] == [
+        lab.SERIES[name] for name in ("raw", "encoded", "fine_tune")]
+
+
+def test_a_cancelled_run_stops_before_training():
+    reporter = RecordingReporter(cancel_after=0)
+    with pytest.raises(Cancelled):
+        lab.run(TINY.to_dict(), reporter)
+    assert reporter.epochs == []
+
+
+def test_run_refuses_a_bad_config_with_every_message():
+    with pytest.raises(ConfigError, match=r"(?s)stages must be .*latent_channels must be"):
+        lab.run({"stages": 0, "latent_channels": 0}, RecordingReporter())
