@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import open_page, problems_on
+from apptest import open_page, problems_on
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGE = "pages/lab_ensemble.py"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import open_page, problems_on, wait_for
+from apptest import open_page, problems_on, wait_for
 
 PAGES = ["pages/home.py", "pages/intro.py", "pages/builder.py", "pages/runs.py"]
 
