@@ -55,6 +55,7 @@ KINDS = {
         ),
         Kind("ensemble", "Ensemble", "labcore.labs.ensemble:problems", "labcore.labs.ensemble:run"),
         Kind("autoencoder", "AutoEncoder for CNN", "labcore.labs.autoencoder:problems", "labcore.labs.autoencoder:run"),
+        Kind("regularization", "Regularization", "labcore.labs.regularization:problems", "labcore.labs.regularization:run"),
     )
 }
 

@@ -1,0 +1,325 @@
+"""The Regularization lab's Keras half: train one step of the ladder and measure it.
+
+Imported only by `labcore.labs.regularization.run`, in a worker process:
+it imports Keras (`keras` only, never `tf.*`). Every step builds its model
+from the recipe's pure `model_spec`, trains it through `labcore.training.fit`
+(live epochs, cancellation, the no-compounding schedules) and measures the
+gap the lab is about with the final weights in inference mode.
+
+Four steps are more than one fit: the small-batch check, the lower-rate step
+(which continues the L2-small step's stored weights), the learning-rate
+range test and the compact-model sweep.
+"""
+
+import dataclasses
+import math
+import pathlib
+import tempfile
+
+import keras
+import numpy as np
+
+from labcore import composable, data, trainconfig, training
+from labcore.labs import regularization as recipe
+from labcore.reporting import Cancelled
+
+__all__ = ["run"]
+
+# Evaluation needs no gradients, so it can take bigger batches than training.
+_EVALUATION_BATCH = 256
+# The range test stops once the smoothed loss passes this multiple of its best.
+_DIVERGED = 4.0
+
+
+class _Stage:
+    """A reporter for one stage of a run.
+
+    Its progress is the stage's share of the whole run, its text names the
+    stage, and its epochs continue the epochs reported before it (the
+    lower-rate tier goes on from the L2-small tier's last epoch).
+
+    Args:
+        reporter: the run's reporter.
+        label: str, prefixed to progress texts.
+        index: int, this stage's position among `count` equal shares.
+        count: int.
+        epoch_offset: int, added to every reported epoch.
+    """
+
+    def __init__(self, reporter, label, index=0, count=1, epoch_offset=0):
+        self.reporter = reporter
+        self.label = label
+        self.index = index
+        self.count = count
+        self.epoch_offset = epoch_offset
+
+    def progress(self, fraction, text=""):
+        self.reporter.progress((self.index + fraction) / self.count, f"{self.label} · {text}")
+
+    def epoch(self, series, epoch, metrics):
+        self.reporter.epoch(series, epoch + self.epoch_offset, metrics)
+
+    def artifact(self, name, value):
+        return self.reporter.artifact(name, value)
+
+    def result(self, values):
+        self.reporter.result(values)
+
+    def cancelled(self):
+        return self.reporter.cancelled()
+
+
+def _load(config, spec, train):
+    """The step's data, adapted to the model's input (padded, channels)."""
+    info = data.DATASETS[config.dataset]
+    return data.load(
+        config.dataset, subset=train.subset, val_fraction=train.val_fraction, seed=config.seed,
+        test_subset=config.test_subset, **trainconfig.load_options(spec.input_shape, info.image_shape),
+    )
+
+
+def _build(config, spec):
+    """The spec's model, seeded, with the config's batch-norm momentum."""
+    training.set_seed(config.seed)
+    model = composable.build_model(spec)
+    # The spec has no momentum field; it is read when the model is first
+    # traced, so setting it before compiling is enough.
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = config.bn_momentum
+    return model
+
+
+def _accuracy(model, x, y, train):
+    evaluation = dataclasses.replace(train, batch_size=_EVALUATION_BATCH)
+    return training.evaluate(model, x, y, evaluation)["accuracy"]
+
+
+def _fit_and_measure(model, splits, train, reporter, series="train"):
+    """Fit, then measure train, validation and test accuracy with the final weights.
+
+    Returns:
+        dict of the fit's timings and the measured accuracies; `gap` is
+        train minus validation accuracy, both in inference mode.
+    """
+    fitted = training.fit(
+        model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter, series=series
+    )
+    reporter.progress(1.0, "measuring accuracy with the final weights")
+    train_accuracy = _accuracy(model, splits.x_train, splits.y_train, train)
+    val_accuracy = _accuracy(model, splits.x_val, splits.y_val, train)
+    history = fitted["history"]
+    val_losses = history.get("val_loss", [])
+    return {
+        "train_accuracy": train_accuracy,
+        "val_accuracy": val_accuracy,
+        "gap": train_accuracy - val_accuracy,
+        "best_val_accuracy": max(history.get("val_accuracy", [val_accuracy])),
+        "best_epoch": 1 + int(np.argmin(val_losses)) if val_losses else None,
+        "fit_train_accuracy": history["accuracy"][-1],
+        "test_accuracy": _accuracy(model, splits.x_test, splits.y_test, train),
+        "epochs_run": fitted["epochs_run"],
+        "seconds": fitted["seconds"],
+        "seconds_per_epoch": fitted["seconds_per_epoch"],
+        "images_per_second": fitted["images_per_second"],
+        "params": int(model.count_params()),
+        "n_train": int(len(splits.x_train)),
+        "n_val": int(len(splits.x_val)),
+        "learning_rate": train.learning_rate,
+    }
+
+
+def _save_weights(model, reporter):
+    """Store the model's weights as an artifact (Keras writes files, so via a temporary one)."""
+    with tempfile.TemporaryDirectory(prefix="labcore-weights-") as folder:
+        path = pathlib.Path(folder) / recipe.WEIGHTS_ARTIFACT
+        model.save_weights(path)
+        reporter.artifact(recipe.WEIGHTS_ARTIFACT, path.read_bytes())
+
+
+# ## The ladder's steps
+
+
+def train_step(config, reporter):
+    """A ladder step that is one fit: baseline, noise, L2, smoothing, dropout, ...
+
+    The L2-small step also stores its weights for the lower-rate step.
+    """
+    spec, train = recipe.model_spec(config), recipe.train_config(config)
+    reporter.progress(0.0, f"loading {config.dataset}")
+    splits = _load(config, spec, train)
+    reporter.progress(0.0, "building the model")
+    model = _build(config, spec)
+    result = _fit_and_measure(model, splits, train, reporter)
+    if config.step == "l2_small":
+        _save_weights(model, reporter)
+    return result
+
+
+def _stored_l2_small(config, reporter):
+    """This owner's newest finished L2-small run to continue from, with its weights' path.
+
+    Only a worker's reporter has a store (`StoreReporter.store`); a console
+    run has none to look in.
+
+    Returns:
+        (Run, Path) or None.
+    """
+    store, run_id = getattr(reporter, "store", None), getattr(reporter, "run_id", None)
+    if store is None or run_id is None:
+        return None
+    owner = store.get_run(run_id).owner
+    for earlier in store.list_runs(statuses=("done",), owner=owner, kind="regularization"):
+        if earlier.id != run_id and recipe.continues(config, earlier.config):
+            try:
+                return earlier, store.artifact_path(earlier.id, recipe.WEIGHTS_ARTIFACT)
+            except KeyError:
+                continue
+    return None
+
+
+def lower_rate(config, reporter):
+    """The two-tier step: the L2-small model's weights, trained on at a tenth of the rate.
+
+    The first tier comes from this owner's stored L2-small run when one
+    matches (its curves are replayed into this run, so the chart shows both
+    tiers); otherwise this run trains the first tier itself and says so.
+    """
+    first_tier = dataclasses.replace(config, step="l2_small")
+    spec, train = recipe.model_spec(config), recipe.train_config(config)
+    reporter.progress(0.0, f"loading {config.dataset}")
+    splits = _load(config, spec, train)
+    model = _build(config, spec)
+    stored = _stored_l2_small(config, reporter)
+    if stored is not None:
+        earlier, weights = stored
+        model.load_weights(weights)
+        replayed = [row for row in reporter.store.metrics(earlier.id) if row.series == "train"]
+        for row in replayed:
+            reporter.epoch("train", row.epoch, row.values)
+        first_epochs, first_seconds = len(replayed), earlier.result.get("seconds", 0.0)
+        note = (f"Continued from your L2-small run #{earlier.id}: its weights after "
+                f"{first_epochs} epochs at {config.learning_rate:g}.")
+        source = earlier.id
+    else:
+        fitted = training.fit(
+            model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val),
+            recipe.train_config(first_tier), _Stage(reporter, "first tier (L2 small)", 0, 2),
+        )
+        first_epochs, first_seconds = fitted["epochs_run"], fitted["seconds"]
+        note = (f"No finished L2-small run of yours matched these settings, so this run trained "
+                f"that step first ({first_epochs} epochs at {config.learning_rate:g}).")
+        source = None
+    second_tier = _Stage(reporter, f"second tier (rate {train.learning_rate:g})",
+                         0 if stored else 1, 1 if stored else 2, epoch_offset=first_epochs)
+    result = _fit_and_measure(model, splits, train, second_tier)
+    return {**result, "continued_from_run": source, "first_tier_epochs": first_epochs,
+            "epochs_total": first_epochs + result["epochs_run"],
+            "seconds": first_seconds + result["seconds"], "note": note}
+
+
+def overfit_small_batch(config, reporter):
+    """The sanity check: can the model memorise `overfit_images` images?
+
+    A few hundred steps are too few for batch-norm statistics at momentum
+    0.99 (the full preset's) to forget their start, so this check uses 0.9
+    at most: otherwise a model at 100% in training would score ~85% in
+    inference mode on the very same images.
+    """
+    spec, train = recipe.model_spec(config), recipe.train_config(config)
+    splits = _load(config, spec, train)
+    model = _build(dataclasses.replace(config, bn_momentum=min(config.bn_momentum, 0.9)), spec)
+    fitted = training.fit(model, (splits.x_train, splits.y_train, None, None), train, reporter)
+    train_accuracy = _accuracy(model, splits.x_train, splits.y_train, train)
+    return {
+        "train_accuracy": train_accuracy,
+        "fit_train_accuracy": fitted["history"]["accuracy"][-1],
+        "final_loss": fitted["history"]["loss"][-1],
+        "passed": train_accuracy >= 0.99,
+        "n_images": int(len(splits.x_train)),
+        "epochs_run": fitted["epochs_run"],
+        "seconds": fitted["seconds"],
+        "params": int(model.count_params()),
+    }
+
+
+def lr_range_test(config, reporter):
+    """Train one batch per rate, rates growing exponentially; suggest a rate.
+
+    Each batch's loss is reported in the "lr_range" series (epoch = batch
+    number) with its rate. The test stops early once the smoothed loss
+    passes `_DIVERGED` times its lowest value.
+    """
+    spec, train = recipe.model_spec(config), recipe.train_config(config)
+    splits = _load(config, spec, train)
+    model = _build(config, spec)
+    model.compile(optimizer=training.optimizer_for(train), loss=keras.losses.SparseCategoricalCrossentropy())
+    steps = config.lr_range_steps
+    rates = np.geomspace(config.lr_range_start, config.lr_range_end, steps).tolist()
+    rng = np.random.default_rng(config.seed)
+    order, cursor = rng.permutation(len(splits.x_train)), 0
+    losses, diverged = [], False
+    for index, rate in enumerate(rates):
+        if reporter.cancelled():
+            raise Cancelled(f"lr_range: cancelled after {index} of {steps} batches")
+        if cursor + train.batch_size > len(order):
+            order, cursor = rng.permutation(len(splits.x_train)), 0
+        batch = order[cursor:cursor + train.batch_size]
+        cursor += train.batch_size
+        model.optimizer.learning_rate = rate
+        logs = model.train_on_batch(splits.x_train[batch], splits.y_train[batch], return_dict=True)
+        loss = float(logs["loss"])
+        losses.append(loss)
+        reporter.epoch("lr_range", index + 1, {"learning_rate": rate, "loss": loss})
+        reporter.progress((index + 1) / steps,
+                          f"batch {index + 1}/{steps} · rate {rate:.1e} · loss {loss:.3g}")
+        curve = recipe.smoothed(losses)
+        if not math.isfinite(loss) or curve[-1] > _DIVERGED * min(curve):
+            diverged = True
+            break
+    suggestion = recipe.lr_range_suggestion(rates[:len(losses)], losses)
+    # The curve itself is in the "lr_range" series, not repeated here.
+    return {**suggestion, "steps_run": len(losses), "diverged": diverged, "params": int(model.count_params())}
+
+
+def compact_sweep(config, reporter):
+    """The same recipe on models with `sweep_blocks` blocks per group."""
+    train = recipe.train_config(config)
+    specs = [recipe.model_spec(config, n_blocks) for n_blocks in config.sweep_blocks]
+    splits = _load(config, specs[0], train)
+    models = []
+    for index, (n_blocks, spec) in enumerate(zip(config.sweep_blocks, specs)):
+        label = f"{n_blocks} blocks/group"
+        model = _build(config, spec)
+        stage = _Stage(reporter, f"model {index + 1}/{len(specs)} ({label})", index, len(specs))
+        measured = _fit_and_measure(model, splits, train, stage, series=label)
+        models.append({"n_blocks": n_blocks, "original_n_blocks": n_blocks - 1, **measured})
+    return {"models": models, "seconds": sum(model["seconds"] for model in models)}
+
+
+_RUNNERS = {
+    "overfit_batch": overfit_small_batch,
+    "lower_lr": lower_rate,
+    "lr_range": lr_range_test,
+    "sweep": compact_sweep,
+}
+
+
+def run(config, reporter):
+    """Run one step and report its result.
+
+    Args:
+        config: recipe.Config, already validated.
+        reporter: a `labcore.reporting.Reporter`.
+
+    Returns:
+        dict, with "step", "dataset" and "model" always; the ladder's steps
+        add train_accuracy, val_accuracy, gap, best_val_accuracy,
+        test_accuracy, epochs_run, seconds, seconds_per_epoch, params; see
+        each step's function for the rest.
+    """
+    result = _RUNNERS.get(config.step, train_step)(config, reporter)
+    model_name = recipe.model_spec(config).name
+    result = {"step": config.step, "dataset": config.dataset, "model": model_name, **result}
+    reporter.result(result)
+    return result
