@@ -64,18 +64,28 @@ def curves_chart(rows, metric="accuracy", title=None, height=280):
     if frame.empty:
         return None
     y_title = METRIC_TITLES.get(metric, metric)
-    x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
+    x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d"))  # whole epochs
     runs = frame["run"].unique()
     tooltip = ["run:N", "split:N", "epoch:Q", alt.Tooltip(f"{metric}:Q", format=".4f")]
     lines = alt.Chart(frame).mark_line(point=True).encode(
         x=x,
         y=alt.Y(f"{metric}:Q", title=y_title, scale=alt.Scale(zero=False)),
-        strokeDash=alt.StrokeDash("split:N", scale=_SPLIT_DASH, title="split"),
+        # Line symbols in the legend, so it shows the dash that tells the
+        # splits apart (the points would make it a row of identical dots).
+        strokeDash=alt.StrokeDash("split:N", scale=_SPLIT_DASH, title="split",
+                                  legend=alt.Legend(symbolType="stroke")),
         tooltip=tooltip,
     )
     if len(runs) > 1:
-        lines = lines.encode(color=alt.Color("run:N", title="run"))
-        chart = lines
+        # Colour tells the runs apart. The points go in a layer of their own:
+        # on the line they would turn the dash legend into invisible symbols.
+        dash_legend = alt.Legend(symbolType="stroke", symbolStrokeColor="#555")
+        lines = alt.Chart(frame).mark_line().encode(
+            x=x, y=alt.Y(f"{metric}:Q", title=y_title, scale=alt.Scale(zero=False)),
+            color=alt.Color("run:N", title="run"),
+            strokeDash=alt.StrokeDash("split:N", scale=_SPLIT_DASH, title="split", legend=dash_legend),
+            tooltip=tooltip)
+        chart = lines + lines.mark_point(filled=True).encode(strokeDash=alt.value([1, 0]))
     else:
         lines = lines.encode(color=alt.Color("split:N", title="split",
                                              scale=alt.Scale(domain=["train", "validation"],
@@ -114,7 +124,9 @@ def lr_chart(curves, title="learning rate per epoch", height=200, log=False):
     return alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("lr:Q", title="learning rate", scale=scale),
-        color=alt.Color("schedule:N", title=None, legend=alt.Legend(orient="bottom")),
+        # A legend only when there is something to tell apart. Not at the
+        # bottom: under Streamlit's width="stretch" it squeezes the plot flat.
+        color=alt.Color("schedule:N", title=None, legend=alt.Legend() if len(curves) > 1 else None),
         tooltip=["schedule:N", "epoch:Q", alt.Tooltip("lr:Q", format=".3e")],
     ).properties(title=title, height=height)
 
