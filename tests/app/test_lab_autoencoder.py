@@ -10,7 +10,7 @@ from labcore import jobs
 from labcore.labs import autoencoder as lab
 from labcore.store import TERMINAL_STATUSES, Store
 
-PAGE = "pages/lab_autoencoder.py"
+PAGE = "app_pages/lab_autoencoder.py"
 OWNER = "autoencoder-page-test"
 
 

@@ -17,7 +17,7 @@ import pytest
 from apptest import open_page, problems_on
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PAGE = "pages/lab_ensemble.py"
+PAGE = "app_pages/lab_ensemble.py"
 
 
 @pytest.fixture(scope="module")

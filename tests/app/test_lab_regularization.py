@@ -13,7 +13,7 @@ from apptest import open_page, problems_on
 from labcore.labs.regularization import STEPS
 from labcore.store import Store
 
-PAGE = "pages/lab_regularization.py"
+PAGE = "app_pages/lab_regularization.py"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 

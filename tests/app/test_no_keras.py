@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent("""
     at = AppTest.from_file(sys.argv[1], default_timeout=60)
     at.query_params["owner"] = "t"
     at.run()
-    pages = ["pages/" + p.name for p in __import__("pathlib").Path(sys.argv[1]).parent.joinpath("pages").glob("*.py")]
+    pages = ["app_pages/" + p.name for p in __import__("pathlib").Path(sys.argv[1]).parent.joinpath("app_pages").glob("*.py")]
     errors = []
     for page in sorted(pages):
         at.switch_page(page).run()

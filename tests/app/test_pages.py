@@ -4,7 +4,7 @@ import pytest
 
 from apptest import open_page, problems_on, wait_for
 
-PAGES = ["pages/home.py", "pages/intro.py", "pages/builder.py", "pages/runs.py"]
+PAGES = ["app_pages/home.py", "app_pages/intro.py", "app_pages/builder.py", "app_pages/runs.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -28,7 +28,7 @@ def test_owner_token_is_kept_in_the_url():
 
 
 def test_intro_next_and_previous_move_through_the_deck():
-    at = open_page("pages/intro.py")
+    at = open_page("app_pages/intro.py")
     first = at.title[0].value
     assert "slide 1 of" in at.caption[0].value
     next_button = next(b for b in at.button if "Next" in b.label)
@@ -41,7 +41,7 @@ def test_intro_next_and_previous_move_through_the_deck():
 
 
 def test_intro_stem_slide_shows_the_collapse_to_one_pixel():
-    at = open_page("pages/intro.py")
+    at = open_page("app_pages/intro.py")
     next(b for b in at.button if "Next" in b.label).click().run()
     # Default on that slide: the ResNet stem on the autoencoder's 4x4 code.
     assert any("1x1" in e.value for e in at.error)
@@ -55,7 +55,7 @@ def _group_input(at, index, field):
 
 
 def test_builder_shows_a_message_for_an_invalid_value_and_clears_it_when_fixed():
-    at = open_page("pages/builder.py")
+    at = open_page("app_pages/builder.py")
     assert not problems_on(at)
     train = next(b for b in at.button if b.label == "Train")
     assert not train.disabled
@@ -70,7 +70,7 @@ def test_builder_shows_a_message_for_an_invalid_value_and_clears_it_when_fixed()
 
 
 def test_builder_parameter_count_follows_the_groups():
-    at = open_page("pages/builder.py")
+    at = open_page("app_pages/builder.py")
     before = int(at.metric[0].value.replace(",", ""))
     _group_input(at, 2, "filters").set_value(128).run()
     after = int(at.metric[0].value.replace(",", ""))
@@ -78,7 +78,7 @@ def test_builder_parameter_count_follows_the_groups():
 
 
 def test_builder_remove_all_groups_names_the_empty_learner():
-    at = open_page("pages/builder.py")
+    at = open_page("app_pages/builder.py")
     for _ in range(3):
         next(b for b in at.button if "Remove" in b.label).click().run()
     assert any("learner.groups" in e.value for e in at.error)
@@ -87,7 +87,7 @@ def test_builder_remove_all_groups_names_the_empty_learner():
 @pytest.mark.slow
 def test_builder_trains_the_default_model_in_a_worker_and_draws_curves(store):
     """One real tiny training run: queued -> worker process -> curves on the page."""
-    at = open_page("pages/builder.py", owner="builder-trainer")
+    at = open_page("app_pages/builder.py", owner="builder-trainer")
     at.number_input(key="builder_epochs").set_value(2).run()
     at.number_input(key="builder_subset").set_value(500).run()
     next(b for b in at.button if b.label == "Train").click().run()
