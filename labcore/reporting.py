@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from labcore.store import write_artifact
 
-__all__ = ["Cancelled", "ConsoleReporter", "Reporter", "StoreReporter"]
+__all__ = ["Cancelled", "ConsoleReporter", "Reporter", "StageReporter", "StoreReporter"]
 
 
 class Cancelled(Exception):
@@ -43,6 +43,51 @@ class Reporter(Protocol):
 
     def cancelled(self) -> bool:
         """Whether the run should stop (then raise `Cancelled`)."""
+
+
+class StageReporter:
+    """The reporter of one stage of a multi-stage run (a lab's step, an ensemble member).
+
+    Its progress fills the stage's slice [start, end] of the run's bar and
+    its texts name the stage; its epochs can continue those of an earlier
+    stage (`epoch_offset`); `after_epoch(epoch)` runs after each reported
+    epoch (e.g. to redraw reconstructions while an autoencoder trains).
+    Everything else goes to the run's reporter unchanged.
+
+    Args:
+        reporter: the run's reporter.
+        label: str, put before every progress text.
+        start: float, where the stage's slice of the progress bar begins.
+        end: float, where it ends.
+        epoch_offset: int, added to every reported epoch.
+        after_epoch: callable(epoch) or None.
+    """
+
+    def __init__(self, reporter, label, start=0.0, end=1.0, epoch_offset=0, after_epoch=None):
+        self.reporter, self.label, self.start, self.end = reporter, label, start, end
+        self.epoch_offset, self.after_epoch = epoch_offset, after_epoch
+
+    @classmethod
+    def share(cls, reporter, label, index, count, **kwargs):
+        """The stage `index` of `count` equal shares of the run."""
+        return cls(reporter, label, index / count, (index + 1) / count, **kwargs)
+
+    def progress(self, fraction, text=""):
+        self.reporter.progress(self.start + fraction * (self.end - self.start), f"{self.label} · {text}")
+
+    def epoch(self, series, epoch, metrics):
+        self.reporter.epoch(series, epoch + self.epoch_offset, metrics)
+        if self.after_epoch is not None:
+            self.after_epoch(epoch)
+
+    def artifact(self, name, value):
+        return self.reporter.artifact(name, value)
+
+    def result(self, values):
+        self.reporter.result(values)
+
+    def cancelled(self):
+        return self.reporter.cancelled()
 
 
 class StoreReporter:

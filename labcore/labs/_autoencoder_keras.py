@@ -22,7 +22,7 @@ import numpy as np
 
 from labcore import composable, data, training, viz
 from labcore.labs import autoencoder as lab
-from labcore.reporting import Cancelled
+from labcore.reporting import Cancelled, StageReporter
 from labcore.trainconfig import TrainConfig
 
 __all__ = ["run"]
@@ -43,39 +43,8 @@ _STEPS = {
 }
 
 
-class _Step:
-    """The reporter of one step: its progress is a slice of the run's bar.
-
-    Also runs `after_epoch(epoch)` after each reported epoch, which is how
-    the autoencoder's reconstruction grid is refreshed while it trains
-    (`training.fit` reports from a Keras callback at each epoch's end).
-    """
-
-    def __init__(self, reporter, start, end, label, after_epoch=None):
-        self.reporter, self.start, self.end, self.label = reporter, start, end, label
-        self.after_epoch = after_epoch
-
-    def progress(self, fraction, text=""):
-        self.reporter.progress(self.start + fraction * (self.end - self.start),
-                               f"{self.label}: {text}")
-
-    def epoch(self, series, epoch, metrics):
-        self.reporter.epoch(series, epoch, metrics)
-        if self.after_epoch is not None:
-            self.after_epoch(epoch)
-
-    def artifact(self, name, value):
-        return self.reporter.artifact(name, value)
-
-    def result(self, values):
-        self.reporter.result(values)
-
-    def cancelled(self):
-        return self.reporter.cancelled()
-
-
 def _steps(reporter, config):
-    """One `_Step` factory per step, their slices laid end to end."""
+    """A `StageReporter` factory for the steps, their slices of the bar laid end to end."""
     names = [name for name in _STEPS if name != "fine_tune" or config.fine_tune]
     total = sum(_STEPS[name][1] for name in names)
     bounds, start = {}, 0.0
@@ -88,7 +57,7 @@ def _steps(reporter, config):
         label = _STEPS[name][0]
         if reporter.cancelled():
             raise Cancelled(f"cancelled before the step: {label}")
-        return _Step(reporter, *bounds[name], label, after_epoch)
+        return StageReporter(reporter, label, *bounds[name], after_epoch=after_epoch)
 
     return step
 

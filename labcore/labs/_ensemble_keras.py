@@ -26,7 +26,7 @@ from labcore import composable, data, schedules, training, trainconfig
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError
 from labcore.labs import ensemble
-from labcore.reporting import Cancelled
+from labcore.reporting import Cancelled, StageReporter
 
 __all__ = [
     "COMBINER_LAYERS",
@@ -128,22 +128,6 @@ def stack_on_heads(heads_model, model_spec, n_heads):
 # ## Running the recipe
 
 
-class _Stage:
-    """One stage's reporter: progress scaled into the stage's share of the run."""
-
-    def __init__(self, reporter, index, n_stages, label):
-        self._reporter = reporter
-        self._index = index
-        self._n_stages = n_stages
-        self._label = label
-
-    def progress(self, fraction, text=""):
-        self._reporter.progress((self._index + fraction) / self._n_stages, f"{self._label} · {text}")
-
-    def __getattr__(self, name):
-        return getattr(self._reporter, name)
-
-
 def _predict(model, images):
     """(softmax outputs, milliseconds per image) of a model on the test images."""
     model.predict(images[:_PREDICT_BATCH], batch_size=_PREDICT_BATCH, verbose=0)
@@ -167,7 +151,7 @@ def _train_members(cfg, model_spec, splits, reporter, n_stages):
     members, predictions = [], []
     for member in range(1, cfg.n_members + 1):
         _check_cancelled(reporter, f"before member {member}")
-        stage = _Stage(reporter, member - 1, n_stages, f"member {member}/{cfg.n_members}")
+        stage = StageReporter.share(reporter, f"member {member}/{cfg.n_members}", member - 1, n_stages)
         train = ensemble.member_train_config(cfg, member)
         x_train, y_train = splits.x_train, splits.y_train
         if cfg.bagging:
@@ -321,13 +305,13 @@ def run(config, reporter):
     stage_index = cfg.n_members
     if cfg.n_heads:
         _check_cancelled(reporter, "before the K-head model")
-        stage = _Stage(reporter, stage_index, n_stages, f"{cfg.n_heads} heads")
+        stage = StageReporter.share(reporter, f"{cfg.n_heads} heads", stage_index, n_stages)
         heads_model, result["heads"] = _train_heads(cfg, model_spec, splits, reporter, stage)
         reporter.result({"heads": result["heads"]})
         stage_index += 1
         if cfg.stacking:
             _check_cancelled(reporter, "before stacking")
-            stage = _Stage(reporter, stage_index, n_stages, "stacking")
+            stage = StageReporter.share(reporter, "stacking", stage_index, n_stages)
             result["stacking"] = _train_stacking(cfg, model_spec, heads_model, splits, stage)
 
     result["variants"] = ensemble.variant_rows(result)

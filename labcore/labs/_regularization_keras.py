@@ -21,7 +21,7 @@ import numpy as np
 
 from labcore import composable, data, trainconfig, training
 from labcore.labs import regularization as recipe
-from labcore.reporting import Cancelled
+from labcore.reporting import Cancelled, StageReporter
 
 __all__ = ["run"]
 
@@ -29,44 +29,6 @@ __all__ = ["run"]
 _EVALUATION_BATCH = 256
 # The range test stops once the smoothed loss passes this multiple of its best.
 _DIVERGED = 4.0
-
-
-class _Stage:
-    """A reporter for one stage of a run.
-
-    Its progress is the stage's share of the whole run, its text names the
-    stage, and its epochs continue the epochs reported before it (the
-    lower-rate tier goes on from the L2-small tier's last epoch).
-
-    Args:
-        reporter: the run's reporter.
-        label: str, prefixed to progress texts.
-        index: int, this stage's position among `count` equal shares.
-        count: int.
-        epoch_offset: int, added to every reported epoch.
-    """
-
-    def __init__(self, reporter, label, index=0, count=1, epoch_offset=0):
-        self.reporter = reporter
-        self.label = label
-        self.index = index
-        self.count = count
-        self.epoch_offset = epoch_offset
-
-    def progress(self, fraction, text=""):
-        self.reporter.progress((self.index + fraction) / self.count, f"{self.label} · {text}")
-
-    def epoch(self, series, epoch, metrics):
-        self.reporter.epoch(series, epoch + self.epoch_offset, metrics)
-
-    def artifact(self, name, value):
-        return self.reporter.artifact(name, value)
-
-    def result(self, values):
-        self.reporter.result(values)
-
-    def cancelled(self):
-        return self.reporter.cancelled()
 
 
 def _load(config, spec, train):
@@ -204,14 +166,14 @@ def lower_rate(config, reporter):
     else:
         fitted = training.fit(
             model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val),
-            recipe.train_config(first_tier), _Stage(reporter, "first tier (L2 small)", 0, 2),
+            recipe.train_config(first_tier), StageReporter.share(reporter, "first tier (L2 small)", 0, 2),
         )
         first_epochs, first_seconds = fitted["epochs_run"], fitted["seconds"]
         note = (f"No finished L2-small run of yours matched these settings, so this run trained "
                 f"that step first ({first_epochs} epochs at {config.learning_rate:g}).")
         source = None
-    second_tier = _Stage(reporter, f"second tier (rate {train.learning_rate:g})",
-                         0 if stored else 1, 1 if stored else 2, epoch_offset=first_epochs)
+    second_tier = StageReporter.share(reporter, f"second tier (rate {train.learning_rate:g})",
+                                      0 if stored else 1, 1 if stored else 2, epoch_offset=first_epochs)
     result = _fit_and_measure(model, splits, train, second_tier)
     return {**result, "continued_from_run": source, "first_tier_epochs": first_epochs,
             "epochs_total": first_epochs + result["epochs_run"],
@@ -291,7 +253,7 @@ def compact_sweep(config, reporter):
     for index, (n_blocks, spec) in enumerate(zip(config.sweep_blocks, specs)):
         label = f"{n_blocks} blocks/group"
         model = _build(config, spec)
-        stage = _Stage(reporter, f"model {index + 1}/{len(specs)} ({label})", index, len(specs))
+        stage = StageReporter.share(reporter, f"model {index + 1}/{len(specs)} ({label})", index, len(specs))
         measured = _fit_and_measure(model, splits, train, stage, series=label)
         models.append({"n_blocks": n_blocks, "original_n_blocks": n_blocks - 1, **measured})
     return {"models": models, "seconds": sum(model["seconds"] for model in models)}
