@@ -30,12 +30,22 @@ start = a.selectbox("Start from", list(STARTS), format_func=STARTS.get, key="bui
 uploaded = b.file_uploader("…or load a spec (JSON)", type=["json"], key="builder_upload")
 
 base = spec.default_spec() if start == "default" else references.REFERENCES[start].spec
+loaded = None
 if uploaded is not None:
+    # Any file may arrive here: parse_json answers every hostile one with a
+    # message, and a spec with values out of range is refused whole (the
+    # widgets below could not show them).
     try:
-        base = spec.ModelSpec.from_dict(json.loads(uploaded.getvalue().decode("utf-8")))
-    except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
-        st.error(f"{uploaded.name} is not a spec this app can read: {exc}")
-if start == "default" and uploaded is None:
+        loaded = spec.parse_json(uploaded.getvalue(), source=uploaded.name)
+        found = spec.problems(loaded, max_params=None)
+        if found:
+            raise errors.SpecError("\n".join(f"- {p}" for p in found))
+        base = loaded
+    except errors.SpecError as exc:
+        loaded = None
+        st.error(f"This file was not loaded; the editor keeps the model above.\n\n{exc}",
+                 icon=":material/block:")
+if start == "default" and loaded is None:
     base = dataclasses.replace(base, input_shape=dataset.image_shape)
 base = dataclasses.replace(base, task=dataclasses.replace(base.task, n_classes=n_classes))
 # A new starting point must reset the widgets, so their keys carry it.

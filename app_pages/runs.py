@@ -19,8 +19,28 @@ if not all_runs:
 
 
 def _owner_text(run):
-    return "you" if run.owner == me else "someone else"
+    if run.owner == me:
+        return "you"
+    # Instructors see whose run it is; attendees do not see others' tokens.
+    return run.owner if admin else "someone else"
 
+
+def _act(action, targets):
+    """Apply `action(run_id)` to each run; show what was refused, else rerun to show the new state."""
+    refused = []
+    for run in targets:
+        try:
+            action(run.id)
+        except (errors.LabError, KeyError) as exc:  # deleted or started meanwhile, or no longer ours
+            refused.append(str(exc).strip("'\""))
+    for message in refused:
+        st.error(message)
+    if not refused:
+        st.rerun()
+
+
+if admin:
+    st.caption("Instructor mode: you can cancel and delete every run.")
 
 table = pd.DataFrame([{
     "id": r.id, "title": r.title, "kind": r.kind, "status": runs.status_label(r),
@@ -31,29 +51,24 @@ selection = st.dataframe(
     table, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row", key="runs_table",
     column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
                    "error": st.column_config.TextColumn("error", width="large")})
-chosen = [all_runs[i] for i in selection.selection.rows]
+# Rows are positions: a run deleted by another session since the last rerun
+# leaves a position past the end, which is dropped.
+chosen = [all_runs[i] for i in selection.selection.rows if i < len(all_runs)]
 st.caption("Select runs (tick the boxes at the left) to compare, cancel or delete them.")
 
 if chosen:
     mine = [r for r in chosen if admin or r.owner == me]
+    cancellable = [r for r in mine if r.status in runs.ACTIVE]
+    deletable = [r for r in mine if r.status not in runs.ACTIVE]
     a, b, _ = st.columns([1, 1, 4])
-    if a.button(f"Cancel ({len([r for r in mine if r.status in runs.ACTIVE])})", key="runs_cancel",
-                disabled=not any(r.status in runs.ACTIVE for r in mine)):
-        for run in mine:
-            if run.status in runs.ACTIVE:
-                jobs.cancel(store, run.id, owner=me, admin=admin)
-        st.rerun()
-    if b.button(f"Delete ({len([r for r in mine if r.status not in runs.ACTIVE])})", key="runs_delete",
-                disabled=not any(r.status not in runs.ACTIVE for r in mine)):
-        for run in mine:
-            if run.status not in runs.ACTIVE:
-                try:
-                    store.delete_run(run.id, owner=me, admin=admin)
-                except errors.LabError as exc:
-                    st.error(str(exc))
-        st.rerun()
-    if len(mine) < len(chosen):
-        st.caption("Runs of other people are shown but can only be changed by their owner or an instructor.")
+    if a.button(f"Cancel ({len(cancellable)})", key="runs_cancel", disabled=not cancellable):
+        _act(lambda run_id: jobs.cancel(store, run_id, owner=me, admin=admin), cancellable)
+    if b.button(f"Delete ({len(deletable)})", key="runs_delete", disabled=not deletable):
+        _act(lambda run_id: store.delete_run(run_id, owner=me, admin=admin), deletable)
+    others = [f"#{r.id}" for r in chosen if r.id not in {m.id for m in mine}]
+    if others:
+        st.caption(f"{', '.join(others)}: another session's run{'s' if len(others) > 1 else ''}, shown to "
+                   "everyone but only its owner or an instructor can cancel or delete it.")
 
     st.markdown("### Curves")
     ids = [r.id for r in chosen]

@@ -48,7 +48,12 @@ def describe(path, allowed, got):
     Returns:
         str, e.g. "learner.groups[1].n_blocks must be an int in [1, 16]; got 0."
     """
-    shown = repr(got)
+    try:
+        shown = repr(got)
+    except (ValueError, RecursionError):
+        # An int of more than 4,300 digits, or containers nested too deep
+        # to print: the message must still be worded, not raise.
+        shown = f"<{type(got).__name__} too large to show>"
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return f"{path} must be {allowed}; got {shown}."

@@ -122,8 +122,11 @@ def worker_env(store):
 def pid_alive(pid):
     """Whether a process id belongs to a live process on this machine.
 
-    A zombie (exited, not yet reaped by its parent) counts as alive: its
-    parent is still watching it and will record why it ended.
+    A zombie (exited, not yet reaped by its parent) counts as alive while
+    its parent, a supervisor, may still be watching it and will record why
+    it ended. A zombie adopted by init (pid 1) does not: its supervisor is
+    gone, and an init that never reaps (as in many containers) would keep
+    it, and its run "running", for ever.
 
     Args:
         pid: int or None.
@@ -139,7 +142,19 @@ def pid_alive(pid):
         return False
     except PermissionError:
         return True
-    return True
+    return not _orphaned_zombie(pid)
+
+
+def _orphaned_zombie(pid):
+    """Whether `pid` is a zombie whose parent is init (Linux /proc; False elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            stat = stat_file.read()
+    except OSError:
+        return False
+    # "pid (command) state ppid ...": the command may hold spaces and ")".
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return len(fields) >= 2 and fields[0] == b"Z" and fields[1] == b"1"
 
 
 @dataclass(frozen=True)
@@ -405,6 +420,13 @@ def _exit_reason(exit_code):
     if ending == "SIGKILL":
         # The kernel's OOM killer is by far the most common sender.
         return "The worker process was killed (SIGKILL) -- out of memory?"
+    if ending in ("SIGSEGV", "SIGBUS", "SIGABRT"):
+        # Native code (oneDNN, XLA) that fails to allocate a tensor often
+        # crashes this way instead of raising an error.
+        return (
+            f"The worker process crashed ({ending}) in native code -- out of memory?"
+            " A smaller model, input or batch needs less."
+        )
     if exit_code < 0:
         return f"The worker process was killed by {ending}."
     if exit_code == 0:

@@ -168,9 +168,29 @@ def _execute(store, run):
 
 def _one_line(error):
     """"ResourceExhaustedError: OOM when allocating tensor ..." on one line."""
-    message = " ".join(str(error).split())
+    message = " ".join(_reason(str(error)).split())
     text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     return text if len(text) <= _ERROR_CHARS else text[: _ERROR_CHARS - 3] + "..."
+
+
+def _reason(message):
+    """The reason in a TensorFlow graph error, without the stack it leads with.
+
+    TensorFlow words them "Graph execution error: Detected at node ...
+    defined at (most recent call last): File ... <reason> [[{{node ...}}]]",
+    so the reason would fall past the one-line limit; the stack is already
+    in the traceback. Other messages are returned as they are.
+    """
+    if "Detected at node" not in message:
+        return message
+    for line in message.splitlines():
+        text = line.strip()
+        stack_or_header = line[:1].isspace() or text.startswith(
+            ("Graph execution error", "Detected at node", "[[")
+        )
+        if text and not stack_or_header:
+            return text
+    return message
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ validation uses, so a widget never offers a value the spec would refuse.
 """
 
 import dataclasses
+import math
 
 import pandas as pd
 import streamlit as st
@@ -27,8 +28,11 @@ BLOCK_TITLES = {
 
 
 def _bounds(path):
+    """A field's declared range as a widget's min and max (an open end nudged inside)."""
     r = spec.field_range(path)
-    return r.lo, r.hi
+    lo = math.nextafter(r.lo, math.inf) if r.lo_open else r.lo
+    hi = math.nextafter(r.hi, -math.inf) if r.hi_open else r.hi
+    return lo, hi
 
 
 def show_problems(problems):
@@ -138,7 +142,8 @@ def spec_editor(base, key):
         pooling = a.selectbox("pooling", spec.field_range("task.pooling").choices,
                               index=list(spec.field_range("task.pooling").choices).index(base.task.pooling),
                               key=f"{key}_pooling")
-        dropout = b.number_input("dropout", 0.0, 0.9, float(base.task.dropout or 0.0), 0.05, key=f"{key}_dropout",
+        dropout = b.number_input("dropout", *_bounds("task.dropout"), float(base.task.dropout or 0.0), 0.05,
+                                 key=f"{key}_dropout",
                                  help="before the dense layer; 0 = none")
         task = dataclasses.replace(base.task, pooling=pooling, dropout=dropout or None)
     with learner_col:
@@ -156,9 +161,11 @@ def spec_editor(base, key):
         l2 = b.number_input("L2 kernel regularizer", 0.0, 1.0, float(hyper.l2), 1e-4, format="%.4f", key=f"{key}_l2")
         noise = c.number_input("Gaussian noise on the input (std)", 0.0, 1.0, float(hyper.input_noise), 0.05,
                                key=f"{key}_noise")
-        eps = a.number_input("batch-norm epsilon", 1e-7, 0.1, float(hyper.bn_epsilon), format="%.1e", key=f"{key}_eps")
+        eps = a.number_input("batch-norm epsilon", *_bounds("hyper.bn_epsilon"), float(hyper.bn_epsilon),
+                             format="%.1e", key=f"{key}_eps")
         use_bias = b.toggle("use_bias in convolutions", hyper.use_bias, key=f"{key}_bias")
-        clip = c.number_input("ReLU clip (0 = none)", 0.0, 100.0, float(hyper.relu_clip or 0.0), 1.0,
+        clip = c.number_input("ReLU clip (0 = none)", 0.0, _bounds("hyper.relu_clip")[1],
+                              float(hyper.relu_clip or 0.0), 1.0,
                               key=f"{key}_clip")
         hyper = dataclasses.replace(hyper, initializer=initializer, l2=l2, input_noise=noise, bn_epsilon=eps,
                                     use_bias=use_bias, relu_clip=clip or None)

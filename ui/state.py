@@ -3,10 +3,16 @@
 The store, the job supervisor and the device probe are made once per server
 process (`st.cache_resource`) and shared by every browser session. Each
 browser gets an owner token kept in the URL (`?owner=...`), which survives
-refreshes and page switches where `st.session_state` does not.
+refreshes and page switches where `st.session_state` does not. The token is
+a capability, not a login: whoever has the URL acts as its owner.
+
+Instructor mode is on when the server was started with a token in
+LABCORE_INSTRUCTOR_TOKEN, or in the file LABCORE_INSTRUCTOR_TOKEN_FILE
+names; a session that enters it (sidebar) may cancel and delete every run.
 """
 
 import concurrent.futures
+import hmac
 import os
 import secrets
 
@@ -14,7 +20,10 @@ import streamlit as st
 
 from labcore import device, jobs, store
 
-__all__ = ["get_store", "get_supervisor", "device_probe", "owner", "is_instructor", "instructor_token", "keep_owner_in_url"]
+__all__ = ["get_store", "get_supervisor", "device_probe", "owner", "is_instructor", "instructor_token",
+           "unlock_instructor", "lock_instructor", "keep_owner_in_url", "INSTRUCTOR_KEY"]
+
+INSTRUCTOR_KEY = "instructor"
 
 
 @st.cache_resource
@@ -78,10 +87,45 @@ def owner():
 
 
 def is_instructor():
-    """True when this session unlocked instructor mode (see the sidebar)."""
-    return bool(st.session_state.get("instructor"))
+    """True when this session unlocked instructor mode (see the sidebar) and it is still configured."""
+    return bool(st.session_state.get(INSTRUCTOR_KEY)) and instructor_token() is not None
 
 
 def instructor_token():
-    """The instructor token from LABCORE_INSTRUCTOR_TOKEN, or None when instructor mode is off."""
-    return os.environ.get("LABCORE_INSTRUCTOR_TOKEN") or None
+    """The instructor token, or None when instructor mode is off.
+
+    Read from LABCORE_INSTRUCTOR_TOKEN, else from the file named by
+    LABCORE_INSTRUCTOR_TOKEN_FILE (surrounding whitespace dropped), on every
+    call, so a changed or removed token takes effect at once. A missing,
+    unreadable or empty file leaves instructor mode off.
+    """
+    token = os.environ.get("LABCORE_INSTRUCTOR_TOKEN", "").strip()
+    path = os.environ.get("LABCORE_INSTRUCTOR_TOKEN_FILE", "").strip()
+    if not token and path:
+        try:
+            with open(path, encoding="utf-8") as token_file:
+                token = token_file.read(4096).strip()
+        except (OSError, UnicodeDecodeError):
+            token = ""
+    return token or None
+
+
+def unlock_instructor(candidate):
+    """Enter instructor mode for this session if `candidate` is the token.
+
+    Compared in constant time (`hmac.compare_digest`), so the answer's timing
+    does not leak how much of a guess was right.
+
+    Returns:
+        bool, whether the session is now in instructor mode.
+    """
+    token = instructor_token()
+    granted = token is not None and hmac.compare_digest(
+        str(candidate or "").strip().encode("utf-8"), token.encode("utf-8"))
+    st.session_state[INSTRUCTOR_KEY] = granted
+    return granted
+
+
+def lock_instructor():
+    """Leave instructor mode."""
+    st.session_state[INSTRUCTOR_KEY] = False

@@ -49,14 +49,21 @@ def _status_cell(page, run_id):
 
 
 @pytest.fixture(scope="module")
-def runs(store):
+def runs(browser, server, store):
     """Two short runs of the CLI's owner and a long one to cancel, queued together.
 
-    Queued at once, they run back to back in fresh workers that need not
-    import Keras, instead of each waiting for the next pre-warmed spare.
-    Owner "cli" is what `python -m labcore run` records; the README says
-    `?owner=cli` makes those runs yours in the app.
+    The server's supervisor starts with the first session a browser opens,
+    so when no other test has opened a page yet, the Runs page is opened
+    first. Queued at once, the runs go back to back in fresh workers that
+    need not import Keras, instead of each waiting for the next pre-warmed
+    spare. Owner "cli" is what `python -m labcore run` records; the README
+    says `?owner=cli` makes those runs yours in the app.
     """
+    context = browser.new_context()
+    try:
+        open_page(context.new_page(), page_url(server, "runs", "cli"))
+    finally:
+        context.close()
     return {
         "short": [_submit_sleep(store, "cli", epochs=3, seconds_per_epoch=0.05),
                   _submit_sleep(store, "cli", epochs=4, seconds_per_epoch=0.05)],

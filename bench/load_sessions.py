@@ -1,0 +1,567 @@
+"""Load: many browser sessions polling one running job, on one server.
+
+A workshop has 30 attendees with the Runs page open while a run trains.
+Each open page polls the store with the live-run fragment
+(`st.fragment(run_every=1.0)`) and the sidebar's queue fragment (every
+2 s). This starts the real server (`streamlit run app.py`, 127.0.0.1, a
+temporary LABCORE_HOME), queues a long `sleep` job (one epoch a second,
+progress four times a second: a training run without the CPU cost of one),
+and opens the sessions.
+
+Two clients:
+
+browser  one headless Chromium, one context (browser session) per
+         attendee, on /runs (the builder shows only `train` runs live, and
+         a real training run would measure the trainer, not the server).
+         Measured in each page, with the browser's own clock:
+         - fragment round trip: from the WebSocket frame in which the
+           page's fragment timer asks for a rerun (BackMsg rerun_script with
+           a fragment id) to the frame saying that fragment run finished
+           (ForwardMsg script_finished) of the first run that started
+           after the request (the server merges requests that arrive
+           while a run is going into the next run). It holds
+           the wait for the session's script thread, the fragment body
+           (store reads, progress bar, Altair curves) under the load of all
+           sessions, and delivery: what "the page polls once a second"
+           costs.
+         - staleness: sampled every 0.25 s in each page, how long ago the
+           store first held a newer progress text than the one the page
+           shows (0 while it shows the newest; the bench polls the store
+           every 10 ms). What an attendee sees. The job writes a new text
+           every second and the page polls every second, so one idle
+           session is the floor (run with --sessions 1).
+         - fragment reruns finished per second per page (1.5 expected:
+           the live run every 1 s and the sidebar queue every 2 s).
+apptest  N AppTest sessions in this process, on the same page, taking
+         turns: each round reruns every session's whole page once, then
+         waits for the next second (AppTest cannot fire a fragment alone,
+         so a full rerun is an upper bound for the fragment's cost; and its
+         sessions cannot run at once). No browser, no network. A round
+         over 1 s means N sessions ask more than one Python process can
+         do, as the server's script threads share one interpreter lock.
+
+Server memory is VmRSS from /proc/<pid>/status: at start (one session
+loaded), once all sessions are open, and at the end, with VmHWM (peak).
+CPU is from /proc/<pid>/stat, for the server and (browser client) for the
+Chromium processes this bench started, as cores used over the window.
+
+Bounded: at most 60 sessions, 300 s to open them (one that takes over
+60 s is counted as failed) and a 180 s window; loopback only.
+
+Run from the repository root:
+    python -m bench.load_sessions                     # 30 browsers, 30 s, then 30 AppTest sessions
+    python -m bench.load_sessions --client browser --sessions 10 --seconds 20
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # `python bench/load_sessions.py` works too
+    sys.path.insert(0, str(REPO_ROOT))
+
+__all__ = ["main", "run_apptest", "run_browser"]
+
+MAX_SESSIONS = 60
+# How long one arriving session may take to show the live run.
+OPEN_TIMEOUT_MS = 60_000
+# How long all sessions may take to open; the rest are reported, not tried.
+OPEN_BUDGET_S = 300
+MAX_SECONDS = 180
+OWNER = "load-owner"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Installed before the app's code in every page: keeps each WebSocket frame
+# with its wall-clock time (Date.now(), ms). Frames sent are kept whole (the
+# rerun requests are small); frames received whole when under 4 kB (the
+# "script finished" messages are a few bytes), else only their time.
+WEBSOCKET_JS = """(() => {
+  const frames = window.__frames = {sent: [], received: []};
+  const b64 = (buffer) => { let text = ''; const bytes = new Uint8Array(buffer);
+    for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]); return btoa(text); };
+  const Native = window.WebSocket;
+  class Recording extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        const at = Date.now();
+        const data = event.data;
+        if (data instanceof ArrayBuffer) frames.received.push([at, data.byteLength < 4096 ? b64(data) : null]);
+      });
+    }
+    send(data) {
+      if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+        frames.sent.push([Date.now(), b64(data instanceof ArrayBuffer ? data : data.buffer.slice(
+          data.byteOffset, data.byteOffset + data.byteLength))]);
+      }
+      return super.send(data);
+    }
+  }
+  window.WebSocket = Recording;
+})();"""
+# Installed once a page has loaded: the live run's progress text, as shown.
+TEXT_JS = """() => {
+  window.__texts = [];
+  let last = null;
+  const look = () => {
+    const bar = document.querySelector('[data-testid="stMain"] [data-testid="stProgress"]');
+    const text = bar ? bar.innerText.trim() : null;
+    if (text !== last) { last = text; window.__texts.push([Date.now(), text]); }
+  };
+  new MutationObserver(look).observe(document.querySelector('[data-testid="stMain"]'),
+                                     {subtree: true, childList: true, characterData: true});
+}"""
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+def _status_kb(pid, field):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_mb(pid):
+    """(VmRSS, VmHWM) of a process in MB."""
+    return _status_kb(pid, "VmRSS") / 1024, _status_kb(pid, "VmHWM") / 1024
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by these processes (the gone ones count 0)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def descendants(pid):
+    """Process ids below `pid` (children, grandchildren...), from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def percentiles(values):
+    """(p50, p95, max, count) of a list of numbers; Nones when it is empty."""
+    if not values:
+        return None, None, None, 0
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p95, ordered[-1], len(ordered)
+
+
+def load_average():
+    return tuple(float(v) for v in Path("/proc/loadavg").read_text().split()[:3])
+
+
+class StoreWatcher(threading.Thread):
+    """Polls the run's progress text every 10 ms; remembers when each text first appeared."""
+
+    def __init__(self, store, run_id):
+        super().__init__(daemon=True)
+        self.store, self.run_id = store, run_id
+        self.first_seen = {}
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            run = self.store.get_run(self.run_id)
+            if run is not None and run.progress_text and run.progress_text not in self.first_seen:
+                self.first_seen[run.progress_text] = time.time()
+            time.sleep(0.01)
+
+
+def _wait(condition, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _queue_job(store, seconds):
+    from labcore import jobs
+
+    # One epoch a second for an hour, longer than any bench (sessions may
+    # take minutes to open on a loaded machine); cancelled at the end.
+    return jobs.submit(store, "sleep", {"epochs": 3600, "seconds_per_epoch": 1.0}, OWNER,
+                       title="load bench job")
+
+
+def _url_path(page):
+    return f"/{page}?owner={OWNER}"
+
+
+# -- the browser client ------------------------------------------------------------------
+
+
+def run_browser(sessions, seconds, page):
+    """Open `sessions` Chromium contexts on the real server; return the figures as a dict."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    from labcore.store import Store
+
+    home = Path(tempfile.mkdtemp(prefix="labcore-load-"))
+    store = Store(home / "labcore.db")
+    run_id = _queue_job(store, seconds)
+    port = _free_port()
+    env = {**os.environ, "LABCORE_HOME": str(home), "LABCORE_PREWARM": "0", "PYTHONUNBUFFERED": "1"}
+    log = open(home / "server.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    figures = {"client": "browser", "sessions": sessions, "seconds": seconds, "page": page}
+    try:
+        _wait(lambda: _healthy(base), 60, "the server")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            # A first session opens "/" and the job starts (the entry point
+            # starts the job supervisor); it stays open, as the instructor's.
+            first = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            first.goto(base + "/?owner=load-watcher")
+            first.wait_for_selector(IDLE, timeout=60_000)
+            _wait(lambda: store.get_run(run_id).progress_text, 60, "the job to report progress")
+            figures["rss_start_mb"], _ = memory_mb(server.pid)
+
+            # One session after the other, each until it shows the live
+            # run: an attendee arriving. One that does not within the
+            # timeout is counted and left out, not fatal: that is a result.
+            opened, pages, open_s, failed = time.monotonic(), [], [], []
+            for _ in range(sessions):
+                if time.monotonic() - opened > OPEN_BUDGET_S:
+                    failed.append(f"not tried: opening had taken over {OPEN_BUDGET_S} s")
+                    continue
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                context.add_init_script(WEBSOCKET_JS)
+                tab = context.new_page()
+                began = time.monotonic()
+                try:
+                    tab.goto(base + _url_path(page), timeout=OPEN_TIMEOUT_MS)
+                    tab.wait_for_selector(f"{IDLE} [data-testid=\"stMain\"] [data-testid=\"stProgress\"]",
+                                          timeout=OPEN_TIMEOUT_MS)
+                    tab.evaluate(TEXT_JS)
+                except PlaywrightTimeout as error:
+                    failed.append(str(error).splitlines()[0])
+                    context.close()
+                    continue
+                open_s.append(time.monotonic() - began)
+                pages.append(tab)
+            figures["open_all_s"] = time.monotonic() - opened
+            figures["sessions_open"] = len(pages)
+            figures["open_failures"] = failed
+            figures["open_p50_s"], figures["open_p95_s"], figures["open_max_s"], _ = percentiles(open_s)
+            figures["rss_open_mb"], _ = memory_mb(server.pid)
+
+            watcher = StoreWatcher(store, run_id)
+            watcher.start()
+            chromium = descendants(os.getpid()) - {server.pid} - descendants(server.pid)
+            cpu_server, cpu_browser = cpu_seconds([server.pid]), cpu_seconds(chromium)
+            started, rss_samples = time.time(), []
+            load_start = load_average()
+            while time.time() - started < seconds:
+                rss_samples.append(memory_mb(server.pid)[0])
+                time.sleep(1.0)
+            window = time.time() - started
+            figures["server_cores"] = (cpu_seconds([server.pid]) - cpu_server) / window
+            figures["browser_cores"] = (cpu_seconds(chromium) - cpu_browser) / window
+            figures["load_average_start_end"] = [load_start[0], load_average()[0]]
+            watcher.stop.set()
+            records = [tab.evaluate("({frames: window.__frames, texts: window.__texts})") for tab in pages]
+            browser.close()
+        figures["rss_end_mb"], figures["rss_peak_mb"] = memory_mb(server.pid)
+        figures["rss_max_during_mb"] = max(rss_samples)
+        figures.update(_browser_figures(records, watcher.first_seen, started, started + window))
+        figures["job_status_after"] = store.get_run(run_id).status
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+        _stop_job(store, run_id)
+    return figures
+
+
+def _healthy(base):
+    try:
+        return urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok"
+    except OSError:
+        return False
+
+
+def _browser_figures(records, first_seen, start, end):
+    """Fragment round trips, staleness and rerun rate from the pages' records, inside [start, end].
+
+    The server answers rerun requests one script run at a time: a run starts
+    (ForwardMsg new_session), sends its deltas and ends (script_finished),
+    and requests that arrive while it runs are merged into the next run (a
+    run cut short for one ends "early for rerun"). So each automatic
+    fragment rerun the page asked for (BackMsg rerun_script with a fragment
+    id) is answered by the first run that started after it and finished
+    normally; its round trip is from the request to that finish.
+    """
+    import base64
+
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    answers = {ForwardMsg.ScriptFinishedStatus.Value(name)
+               for name in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")}
+    fragment_done = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
+    round_trip_s, stale_s, reruns_per_page, unanswered = [], [], [], 0
+    for record in records:
+        events = []
+        for at_ms, data in record["frames"]["sent"]:
+            message = BackMsg.FromString(base64.b64decode(data))
+            if message.WhichOneof("type") == "rerun_script" and message.rerun_script.fragment_id:
+                events.append((at_ms / 1000, 1, "asked"))
+        for at_ms, data in record["frames"]["received"]:
+            if data is not None:
+                message = ForwardMsg.FromString(base64.b64decode(data))
+                kind = message.WhichOneof("type")
+                if kind == "new_session":
+                    events.append((at_ms / 1000, 0, "started"))
+                elif kind == "script_finished" and message.script_finished in answers:
+                    events.append((at_ms / 1000, 2, "fragment" if message.script_finished == fragment_done
+                                   else "full"))
+        pending, waiting, fragment_runs = [], [], 0
+        for at, _, what in sorted(events):
+            if what == "asked":
+                pending.append(at)
+            elif what == "started":
+                # This run answers what was asked before it started.
+                waiting, pending = waiting + pending, []
+            else:
+                fragment_runs += what == "fragment" and start <= at <= end
+                round_trip_s += [at - asked for asked in waiting if start <= asked <= end]
+                waiting = []
+        unanswered += sum(1 for asked in waiting + pending if start <= asked <= end - 5)
+        reruns_per_page.append(fragment_runs / (end - start))
+        stale_s += _staleness(record["texts"], first_seen, start, end)
+    p50, p95, worst, count = percentiles(round_trip_s)
+    stale50, stale95, stale_worst, stale_count = percentiles(stale_s)
+    return {
+        "rerun_p50_s": p50, "rerun_p95_s": p95, "rerun_max_s": worst, "reruns": count,
+        "reruns_unanswered": unanswered,
+        "stale_p50_s": stale50, "stale_p95_s": stale95, "stale_max_s": stale_worst, "stale_samples": stale_count,
+        "reruns_per_page_per_s": statistics.median(reruns_per_page) if reruns_per_page else None,
+    }
+
+
+def _staleness(texts, first_seen, start, end, every_s=0.25):
+    """How out of date the page's progress text is, sampled every `every_s` seconds.
+
+    At each moment: 0 while the page shows the newest text the store holds,
+    else the time since the store first held a newer one. The page shows
+    "epoch 12/3600 · about 58 min left"; the part before " · " is the
+    stored text.
+    """
+    order = sorted(first_seen, key=first_seen.get)
+    newer = {text: first_seen[following] for text, following in zip(order, order[1:])}
+    shown = [(at_ms / 1000, (text or "").split(" · ")[0]) for at_ms, text in texts]
+    samples, index, current = [], 0, None
+    moment = start
+    while moment <= end:
+        while index < len(shown) and shown[index][0] <= moment:
+            current = shown[index][1]
+            index += 1
+        if current in first_seen:
+            superseded = newer.get(current)
+            samples.append(moment - superseded if superseded is not None and superseded <= moment else 0.0)
+        moment += every_s
+    return samples
+
+
+def _stop_job(store, run_id):
+    from labcore import jobs
+
+    try:
+        jobs.cancel(store, run_id, None, admin=True)
+        run = store.get_run(run_id)
+        if run.pid:
+            _wait(lambda: store.get_run(run_id).status != "running", 10, "the job to stop")
+    except Exception:  # the bench's result matters more than tidying a temp folder
+        run = store.get_run(run_id)
+        if run is not None and run.pid:
+            try:
+                os.killpg(run.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+# -- the AppTest client ------------------------------------------------------------------
+
+
+def run_apptest(sessions, seconds, page):
+    """`sessions` AppTest sessions in threads, each rerunning `page` once a second."""
+    home = Path(tempfile.mkdtemp(prefix="labcore-load-apptest-"))
+    os.environ["LABCORE_HOME"] = str(home)
+    os.environ["LABCORE_PREWARM"] = "0"
+    from streamlit.testing.v1 import AppTest
+
+    from labcore.store import Store
+
+    store = Store(home / "labcore.db")
+    run_id = _queue_job(store, seconds)
+    app = str(REPO_ROOT / "app.py")
+    page_file = f"app_pages/{page}.py"
+    figures = {"client": "apptest", "sessions": sessions, "seconds": seconds, "page": page}
+
+    def open_session():
+        at = AppTest.from_file(app, default_timeout=120)
+        at.query_params["owner"] = OWNER
+        at.run()  # the entry point first: it starts the supervisor, as in the server
+        at.switch_page(page_file).run()
+        return at
+
+    first = open_session()
+    _wait(lambda: store.get_run(run_id).progress_text, 60, "the job to report progress")
+    figures["rss_start_mb"], _ = memory_mb(os.getpid())
+    opened = time.monotonic()
+    tests = [first] + [open_session() for _ in range(sessions - 1)]
+    figures["open_all_s"] = time.monotonic() - opened
+    figures["rss_open_mb"], _ = memory_mb(os.getpid())
+
+    # AppTest sessions cannot run at once (each run sets up and tears down
+    # Streamlit's one Runtime; threads broke each other's runs), so they
+    # take turns: a round reruns every session once, and a round that takes
+    # over 1 s means the sessions ask for more than one process can do.
+    durations, rounds, errors = [], [], []
+    started = time.time()
+    cpu_start = cpu_seconds([os.getpid()])
+    while time.time() - started < seconds:
+        round_began = time.perf_counter()
+        for at in tests:
+            began = time.perf_counter()
+            try:
+                at.run()
+                errors += [e.value for e in at.exception]
+            except Exception as error:  # a timeout under load is a result, not a crash
+                errors.append(f"{type(error).__name__}: {error}")
+            durations.append(time.perf_counter() - began)
+        rounds.append(time.perf_counter() - round_began)
+        time.sleep(max(0.0, 1.0 - rounds[-1]))
+    window = time.time() - started
+    figures["server_cores"] = (cpu_seconds([os.getpid()]) - cpu_start) / window
+    figures["rss_end_mb"], figures["rss_peak_mb"] = memory_mb(os.getpid())
+    p50, p95, worst, count = percentiles(durations)
+    round50, round95, _, _ = percentiles(rounds)
+    figures.update({"rerun_p50_s": p50, "rerun_p95_s": p95, "rerun_max_s": worst, "reruns": count,
+                    "round_p50_s": round50, "round_p95_s": round95,
+                    "reruns_per_page_per_s": count / sessions / window, "errors": errors[:5],
+                    "error_count": len(errors)})
+    _stop_job(store, run_id)
+    return figures
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def _table(figures):
+    """A markdown table of one client's figures."""
+    def ms(key):
+        value = figures.get(key)
+        return "-" if value is None else f"{1000 * value:.0f}"
+
+    def number(key, form="{:.0f}"):
+        value = figures.get(key)
+        return "-" if value is None else form.format(value)
+
+    memory = (f"{number('rss_start_mb')} / {number('rss_open_mb')} / {number('rss_end_mb')} "
+              f"(peak {number('rss_peak_mb')})")
+    if figures["client"] == "browser":
+        return "\n".join([
+            "| Chromium sessions open / asked | window s | fragment round trip p50 / p95 ms "
+            "| staleness p50 / p95 ms | fragment runs per page per s (1.5 asked) "
+            "| server RSS MB start / open / end | server cores | Chromium cores | load average |",
+            "|---|---|---|---|---|---|---|---|---|",
+            f"| {figures.get('sessions_open')} / {figures['sessions']} | {figures['seconds']:g} "
+            f"| {ms('rerun_p50_s')} / {ms('rerun_p95_s')} | {ms('stale_p50_s')} / {ms('stale_p95_s')} "
+            f"| {number('reruns_per_page_per_s', '{:.2f}')} | {memory} | {number('server_cores', '{:.2f}')} "
+            f"| {number('browser_cores', '{:.2f}')} "
+            f"| {' to '.join(f'{v:.0f}' for v in figures.get('load_average_start_end', []))} |",
+        ])
+    return "\n".join([
+        "| AppTest sessions | window s | full-page rerun p50 / p95 ms | round of all sessions p50 / p95 ms "
+        "| reruns per page per s (1 asked) | process RSS MB start / open / end | cores | errors |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {figures['sessions']} | {figures['seconds']:g} | {ms('rerun_p50_s')} / {ms('rerun_p95_s')} "
+        f"| {ms('round_p50_s')} / {ms('round_p95_s')} | {number('reruns_per_page_per_s', '{:.2f}')} "
+        f"| {memory} | {number('server_cores', '{:.2f}')} | {figures.get('error_count', 0)} |",
+    ])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.load_sessions", description=__doc__.split("\n")[0])
+    parser.add_argument("--client", choices=("browser", "apptest", "both"), default="both")
+    parser.add_argument("--sessions", type=int, default=30, help=f"concurrent sessions (at most {MAX_SESSIONS})")
+    parser.add_argument("--seconds", type=float, default=30, help=f"measuring window (at most {MAX_SECONDS})")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--quiet-wait", type=float, default=0, metavar="S",
+                        help="first wait up to S seconds for the 1-minute load to fall below 2")
+    args = parser.parse_args(argv)
+    if not 1 <= args.sessions <= MAX_SESSIONS:
+        parser.error(f"--sessions must be an int in [1, {MAX_SESSIONS}]; got {args.sessions}.")
+    if not 5 <= args.seconds <= MAX_SECONDS:
+        parser.error(f"--seconds must be a number in [5, {MAX_SECONDS}]; got {args.seconds}.")
+
+    waited = time.monotonic()
+    while args.quiet_wait and load_average()[0] >= 2 and time.monotonic() - waited < args.quiet_wait:
+        time.sleep(10)
+    print(f"load average {load_average()} after waiting {time.monotonic() - waited:.0f} s", flush=True)
+    results = []
+    if args.client in ("browser", "both"):
+        results.append(run_browser(args.sessions, args.seconds, "runs"))
+        print(json.dumps(results[-1], indent=1), flush=True)
+    if args.client in ("apptest", "both"):
+        results.append(run_apptest(args.sessions, args.seconds, "runs"))
+        print(json.dumps(results[-1], indent=1), flush=True)
+    print(f"\nload average now {load_average()}, {os.cpu_count()} CPUs; command: python -m bench.load_sessions "
+          + " ".join(sys.argv[1:]))
+    for figures in results:
+        print("\n" + _table(figures))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
