@@ -289,7 +289,9 @@ def build_task(x, spec):
         kernel_regularizer=_l2(dense_l2(spec)),
         name="task_dense",
     )(x)
-    return keras.layers.Activation("softmax", name="task_softmax")(x)
+    # float32 even under a mixed-precision policy: a float16 softmax
+    # underflows and the cross-entropy of its output loses precision.
+    return keras.layers.Activation("softmax", dtype="float32", name="task_softmax")(x)
 
 
 # ## Model

@@ -8,6 +8,7 @@ agnostic: `keras` only, never `tf.*`), so only worker processes import it;
 the Streamlit process validates with the Keras-free `labcore.trainconfig`.
 """
 
+import contextlib
 import time
 
 import keras
@@ -23,6 +24,7 @@ __all__ = [
     "evaluate",
     "fit",
     "optimizer_for",
+    "precision_policy",
     "set_seed",
     "train_run",
 ]
@@ -38,6 +40,29 @@ def set_seed(seed):
         seed: int.
     """
     keras.utils.set_random_seed(seed)
+
+
+@contextlib.contextmanager
+def precision_policy(mixed_precision):
+    """Build the layers made inside under Keras's "mixed_float16" policy, if asked.
+
+    Layers keep the policy they were made with (float16 compute, float32
+    weights), and `compile` wraps the optimizer of such a model in a
+    `LossScaleOptimizer`; the global policy goes back to what it was on
+    exit, so a later model in the same process is float32 again.
+
+    Args:
+        mixed_precision: bool; False leaves the policy alone.
+    """
+    if not mixed_precision:
+        yield
+        return
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 class ReportingCallback(keras.callbacks.Callback):
@@ -292,11 +317,25 @@ def evaluate(model, x, y, config, loss=None):
     return {name: float(value) for name, value in values.items()}
 
 
+def _announce(reporter, text):
+    """Report a phase of the run at once, past the reporter's throttle.
+
+    Data loading, model building and the first batch follow each other
+    within a fraction of a second to seconds; a throttled reporter would
+    hold the later messages back and leave the first one showing.
+    """
+    reporter.progress(0.0, text)
+    flush = getattr(reporter, "flush", None)
+    if flush is not None:
+        flush()
+
+
 def train_run(config, reporter):
     """Runner of the `train` job kind: build, fit, test, report.
 
     Loads the dataset (padded and channel-repeated to the spec's input, see
-    `trainconfig.load_options`), builds the spec's model, fits it with
+    `trainconfig.load_options`), builds the spec's model (under Keras's
+    "mixed_float16" policy when `mixed_precision`), fits it with
     per-epoch reports under series "train", evaluates it on the test set
     (a stratified, seeded draw of `test_subset` images when set) and
     reports the result.
@@ -323,7 +362,7 @@ def train_run(config, reporter):
     train = TrainConfig.from_dict(config.get("train", {}))
     set_seed(train.seed)
 
-    reporter.progress(0.0, f"loading {train.dataset}")
+    _announce(reporter, f"loading {train.dataset}")
     info = data.DATASETS[train.dataset]
     splits = data.load(
         train.dataset,
@@ -335,8 +374,12 @@ def train_run(config, reporter):
     )
     x_test, y_test = splits.x_test, splits.y_test
 
-    reporter.progress(0.0, "building the model")
-    model = composable.build_model(spec)
+    _announce(reporter, "building the model")
+    with precision_policy(train.mixed_precision):
+        model = composable.build_model(spec)
+    # The first batch traces and compiles the model: seconds on a CPU,
+    # during which no batch progress can come.
+    _announce(reporter, "compiling the model (the first batch)")
     fitted = fit(
         model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter
     )
