@@ -22,6 +22,7 @@ Run from the repository root:
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 
 from bench import _report
+from labcore import jobs
 from labcore.kinds import KINDS
 from labcore.store import Store
 
@@ -90,15 +92,35 @@ def run_preset(lab, preset, timeout_s, settings=()):
     env = {**os.environ, "LABCORE_HOME": str(home), "PYTHONPATH": str(REPO_ROOT)}
     command = [sys.executable, "-m", "labcore", "run", lab, "--preset", preset] + overrides_for(lab, settings)
     started = time.monotonic()
-    completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                               timeout=timeout_s)
+    try:
+        completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                                   timeout=timeout_s)
+        output = completed.stdout + completed.stderr
+    except subprocess.TimeoutExpired as expired:
+        output = _text(expired.stdout) + _text(expired.stderr) + f"\n(timed out after {timeout_s:g} s)"
     wall = time.monotonic() - started
-    match = re.search(r"run #(\d+) queued", completed.stdout)
+    match = re.search(r"run #(\d+) queued", output)
     store = Store(home / "labcore.db")
     run = store.get_run(int(match.group(1))) if match else None
+    if run is not None and run.status in ("queued", "running"):
+        # Timed out: the worker outlives the CLI, so stop it before the next lab.
+        jobs.cancel(store, run.id, owner=None, admin=True)
+        _wait_finished(store, run.id)
+        run = store.get_run(run.id)
+        if run.status == "running" and run.pid:
+            os.kill(run.pid, signal.SIGKILL)
     epochs = epoch_figures(store, run.id) if run else (0, None)
-    tail = (completed.stdout + completed.stderr)[-1500:]
-    return wall, run, epochs, tail
+    return wall, run, epochs, output[-1500:]
+
+
+def _text(output):
+    return output.decode(errors="replace") if isinstance(output, bytes) else (output or "")
+
+
+def _wait_finished(store, run_id, timeout_s=30.0):
+    deadline = time.monotonic() + timeout_s
+    while store.get_run(run_id).status in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def main(argv=None):
@@ -134,6 +156,8 @@ def main(argv=None):
         status = run.status if run else "no run"
         if run and run.status != "done":
             status += f": {(run.error or '')[:100]}"
+        if max(walls[lab]) >= args.timeout:
+            status = f"timed out after {args.timeout:g} s, run {status}"
         median = _report.median(walls[lab])
         target = "yes" if median <= TARGET_S else "no"
         dataset = (run.config.get("dataset") or run.config.get("train", {}).get("dataset")) if run else None

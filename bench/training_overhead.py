@@ -105,7 +105,8 @@ def plain_fit(config, hook=False):
         keras.mixed_precision.set_global_policy("mixed_float16")
     model = composable.build_model(model_spec)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=train.learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"],
+                  steps_per_execution=train.steps_per_execution)
 
     class EpochTimer(keras.callbacks.Callback):
         """Epoch start -> validation start (after a device sync) -> epoch end."""
@@ -293,6 +294,8 @@ def main(argv=None):
     parser.add_argument("--spec", default=None, help="a reference key or spec JSON file (default: the default spec)")
     parser.add_argument("--width", type=float, default=1, help="multiply every filter count")
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 in both arms (GPU)")
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="training steps per compiled call, in both arms (GPU: fewer host round trips)")
     parser.add_argument("--hook", action="store_true",
                         help="add the arm plain+hook (a no-op on_train_batch_end: per-batch log sync)")
     args = parser.parse_args(argv)
@@ -306,7 +309,7 @@ def main(argv=None):
 
     train = trainconfig.TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, dataset=args.dataset, subset=args.subset,
-        test_subset=100, mixed_precision=args.mixed_precision)
+        test_subset=100, mixed_precision=args.mixed_precision, steps_per_execution=args.steps_per_execution)
     config = run_config(_spec_for(args.spec, args.width), args.dataset, train)
     problems = trainconfig.problems_for_run(config)
     if problems:
@@ -317,7 +320,8 @@ def main(argv=None):
     n_train = results["app"][0].get("n_train")
     title = (f"Training overhead: plain model.fit vs the app's worker "
              f"({model_spec.name}, {spec_lib.count_params(model_spec):,} params, {n_train} images, "
-             f"batch {args.batch_size}, {args.epochs} epochs{', mixed precision' if args.mixed_precision else ''})")
+             f"batch {args.batch_size}, {args.epochs} epochs{', mixed precision' if args.mixed_precision else ''}"
+             f"{f', {args.steps_per_execution} steps per execution' if args.steps_per_execution > 1 else ''})")
     notes = (
         "Cells: median (range, n) over the repeats. images/s = training images / training time of an epoch, "
         "averaged over the epochs after the first; s/epoch includes validation; CPU s/epoch = CPU time (user + "

@@ -116,6 +116,11 @@ def worker_env(store):
     # The log is read while the run is going; block buffering would hide it.
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # A running worker, the pre-warmed spare and the device probe share one
+    # GPU: each takes memory as it needs it, instead of JAX's default of 75%
+    # of the card (TensorFlow's: all of it) for whichever process starts first.
+    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     return env
 
 

@@ -44,6 +44,7 @@ RANGES = {
     "val_fraction": Range("float", 0.0, 0.5),
     "test_subset": Range("int", 10, 100_000, optional=True),
     "mixed_precision": Range("bool"),
+    "steps_per_execution": Range("int", 1, 1000),
 }
 
 
@@ -80,6 +81,11 @@ class TrainConfig:
         mixed_precision: bool, compute in float16 with float32 weights
             (Keras's "mixed_float16" policy; the softmax stays float32). Up
             to 2-3x faster on a GPU with tensor cores, slower on a CPU.
+        steps_per_execution: int, training steps compiled into one call
+            (Keras's `compile(steps_per_execution=...)`): fewer round trips
+            between Python and the device, which is what a small model on
+            a GPU waits on; batch-level progress then comes every that many
+            steps.
     """
 
     epochs: int = 3
@@ -98,6 +104,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     test_subset: int | None = None
     mixed_precision: bool = False
+    steps_per_execution: int = 1
 
     def to_dict(self):
         """dict of plain values, exactly the constructor's fields."""

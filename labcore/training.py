@@ -9,6 +9,7 @@ the Streamlit process validates with the Keras-free `labcore.trainconfig`.
 """
 
 import contextlib
+import threading
 import time
 
 import keras
@@ -85,7 +86,15 @@ class ReportingCallback(keras.callbacks.Callback):
         n_train: int or None, training images per epoch, for images/s.
         min_interval_s: float, least seconds between two progress reports.
         clock: callable returning seconds, monotonic (tests pass a fake).
+
+    The batch hook is `async_safe`: Keras runs it on a thread of its own,
+    so the training loop does not wait for each batch's loss to reach the
+    host (on JAX a device sync per batch, which leaves a GPU idle between
+    small steps). A lock keeps two of them from interleaving; Keras waits
+    for all of them before `on_epoch_end`.
     """
+
+    async_safe = True
 
     def __init__(
         self, reporter, series="train", n_train=None, min_interval_s=0.25, clock=time.monotonic
@@ -103,16 +112,33 @@ class ReportingCallback(keras.callbacks.Callback):
         self._epoch_started = 0.0
         self._last_batch_ended = 0.0
         self._last_progress = None
+        self._batch_lock = threading.Lock()
+
+    def set_model(self, model):
+        super().set_model(model)
+        # On JAX, `self.model` copies the training state into the model's
+        # variables: from this hook's thread, mid-step, that would race the
+        # training loop (and hand it buffers the next step already donated).
+        # Stopping needs only the flag.
+        self._stoppable = model
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_started = self._last_batch_ended = self.clock()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._last_batch_ended = self.clock()
+        with self._batch_lock:
+            self._on_batch(batch, logs)
+
+    def _on_batch(self, batch, logs):
+        # The logs arrived on the host just now: the batch has ended. Hooks
+        # may run out of order on Keras's threads, hence max.
+        self._last_batch_ended = max(self._last_batch_ended, self.clock())
+        if self.was_cancelled:
+            return
         if self.reporter.cancelled():
             self.was_cancelled = True
-            self.model.stop_training = True
+            self._stoppable.stop_training = True
             return
         if self._throttled():
             return
@@ -198,7 +224,8 @@ def _compile(model, config, loss, metrics):
         else:
             loss = keras.losses.SparseCategoricalCrossentropy()
         metrics = ["accuracy"] if metrics is None else metrics
-    model.compile(optimizer=optimizer_for(config), loss=loss, metrics=metrics or [])
+    model.compile(optimizer=optimizer_for(config), loss=loss, metrics=metrics or [],
+                  steps_per_execution=config.steps_per_execution)
 
 
 def fit(model, data, config, reporter, series="train", loss=None, metrics=None):

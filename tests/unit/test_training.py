@@ -1,13 +1,14 @@
 """fit trains, reports every epoch, throttles progress, stops on cancel, restores the best epoch."""
 
 import dataclasses
+import threading
 import time
 
 import keras
 import numpy as np
 import pytest
 
-from labcore import data, schedules, training
+from labcore import data, schedules, trainconfig, training
 from labcore.errors import ConfigError
 from labcore.reporting import Cancelled
 from labcore.schedules import ScheduleSpec
@@ -224,3 +225,47 @@ def test_train_run_pads_the_data_to_the_spec_and_reports_its_result():
 def test_train_run_refuses_a_bad_config_before_loading_anything():
     with pytest.raises(ConfigError, match=r"train.epochs must be an int in \[1, 500\]; got 0."):
         training.train_run({"spec": {}, "train": {"epochs": 0}}, FakeReporter())
+
+
+# A small model on a GPU waits on Python between steps; two settings cut the
+# round trips: several steps per compiled call, and a progress hook that Keras
+# runs off the training loop's thread.
+
+
+def test_steps_per_execution_is_validated_and_reaches_compile():
+    assert TrainConfig().steps_per_execution == 1
+    assert trainconfig.problems(TrainConfig(steps_per_execution=0)) == [
+        "train.steps_per_execution must be an int in [1, 1000]; got 0."
+    ]
+    reporter = FakeReporter()
+    model = tiny_model()
+    # 384 images at 32 per batch = 12 steps an epoch, in 3 calls of 4.
+    fitted = training.fit(model, separable_data(), dataclasses.replace(TINY, steps_per_execution=4), reporter)
+    assert model.steps_per_execution == 4
+    assert fitted["epochs_run"] == 3 and [e for _, e, _ in reporter.epochs] == [1, 2, 3]
+    assert fitted["history"]["val_accuracy"][-1] >= 0.8
+    # Keras calls the batch hook once per call: 3 an epoch, not 12.
+    assert reporter.cancel_checks == 9
+
+
+def test_the_progress_hook_runs_off_the_training_thread_where_the_backend_allows():
+    # Keras dispatches async-safe batch hooks to a thread on every backend
+    # but TensorFlow, whose eager step is synchronous anyway.
+    class ThreadRecorder(FakeReporter):
+        def __init__(self):
+            super().__init__()
+            self.threads = set()
+
+        def cancelled(self):
+            self.threads.add(threading.current_thread().name)
+            return super().cancelled()
+
+    reporter = ThreadRecorder()
+    fitted = training.fit(tiny_model(), separable_data(), TINY, reporter)
+    if keras.backend.backend() == "tensorflow":
+        assert reporter.threads == {threading.current_thread().name}
+    else:
+        assert threading.current_thread().name not in reporter.threads and reporter.threads
+    assert reporter.cancel_checks == 36  # every batch still seen, before its epoch is reported
+    assert len(reporter.epochs) == 3 and all(m["images_per_second"] > 0 for _, _, m in reporter.epochs)
+    assert fitted["images_per_second"] > 0
