@@ -89,7 +89,8 @@ def run_preset(lab, preset, timeout_s, settings=()):
         (wall seconds, run or None, (epochs run, median s/epoch), output tail).
     """
     home = Path(tempfile.mkdtemp(prefix=f"bench-lab-{lab}-"))
-    env = {**os.environ, "LABCORE_HOME": str(home), "PYTHONPATH": str(REPO_ROOT)}
+    env = {**os.environ, "LABCORE_HOME": str(home),
+           "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO_ROOT), os.environ.get("PYTHONPATH"))))}
     command = [sys.executable, "-m", "labcore", "run", lab, "--preset", preset] + overrides_for(lab, settings)
     started = time.monotonic()
     try:

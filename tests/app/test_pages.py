@@ -2,6 +2,7 @@
 
 import pytest
 
+from labcore import device, trainconfig
 from apptest import open_page, problems_on, wait_for
 
 PAGES = ["app_pages/home.py", "app_pages/intro.py", "app_pages/builder.py", "app_pages/runs.py"]
@@ -93,6 +94,10 @@ def test_builder_trains_the_default_model_in_a_worker_and_draws_curves(store):
     next(b for b in at.button if b.label == "Train").click().run()
     runs = store.list_runs(owner="builder-trainer", kind="train")
     assert len(runs) == 1 and runs[0].status in ("queued", "running")
+    train = runs[0].config["train"]
+    # The default batch of the device the workers use, and full precision.
+    assert train["batch_size"] == trainconfig.default_batch_size(device.probe())
+    assert train["mixed_precision"] is False
 
     # Worker start (TensorFlow import) plus two epochs of 450 images.
     wait_for(at, lambda a: store.get_run(runs[0].id).status not in ("queued", "running"), timeout_s=240)
