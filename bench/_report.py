@@ -240,7 +240,10 @@ def report(title, headers, rows, *, module, load_start, notes="", args=None, pro
     """
     load_end = load_average()
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    busy = " (machine busy: compare ratios, not absolute numbers)" if max(load_start[0], load_end[0]) >= 0.5 else ""
+    # The start only: by the end the benchmark's own processes are the load.
+    # Per core, so that 5 on a 16-core machine is quiet and 1 on 2 cores is not.
+    busy = (" (machine busy at the start: compare ratios, not absolute numbers)"
+            if load_start[0] / (os.cpu_count() or 1) >= 0.25 else "")
     section = "\n".join([
         f"### {title}",
         "",

@@ -10,7 +10,7 @@
 # overhead table.
 #
 #   bash bench/gpu_session.sh            # from the repository root; OUT=folder for the results
-#   PARTS="labs" bash bench/gpu_session.sh   # some of: device overhead steps labs
+#   PARTS="labs" bash bench/gpu_session.sh   # some of: device overhead steps labs resnet
 set -u
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
@@ -19,7 +19,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH=/tmp/site KERAS_BACKEND=jax LABCORE_DATA_DIR=$PWD/.gpudata PYTHONUNBUFFERED=1
 export LABCORE_HOME=/tmp/labcore-home TF_CPP_MIN_LOG_LEVEL=2
 report="--out $OUT/perf_gpu.md"
-PARTS=" ${PARTS:-device overhead steps labs} "
+PARTS=" ${PARTS:-device overhead steps labs resnet} "
 step() { echo; echo "=== $* ($(date -u +%T))"; }
 want() { [[ $PARTS == *" $1 "* ]]; }
 
@@ -41,5 +41,11 @@ timeout 440 python3 -m bench.lab_presets --preset full --timeout 140 --labs regu
   --set dataset=fashion_mnist --set regularization.epochs=2 --set regularization.warmup_epochs=1 \
   --set ensemble.epochs=2 --set ensemble.stacking_epochs=1 \
   --set autoencoder.ae_warmup_epochs=1 --set autoencoder.ae_epochs=1 --set autoencoder.classifier_epochs=2 $report
+
+want resnet && step "training overhead: the Regularization lab's ResNet v2 (1.9M params), batch 32 and 256" &&
+for batch in 32 256; do
+  timeout 120 python3 -m bench.training_overhead --spec regularization_resnet_v2 --dataset fashion_mnist \
+    --subset 20000 --batch-size $batch --epochs 2 --repeats 1 $report
+done
 
 step "done"
