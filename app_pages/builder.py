@@ -69,10 +69,10 @@ epochs = a.number_input("epochs", 1, 100, defaults.epochs, key="builder_epochs")
 batch_size = b.number_input("batch size", 1, 1024, defaults.batch_size, key="builder_batch")
 learning_rate = c.number_input("learning rate", 1e-6, 1.0, defaults.learning_rate, format="%.5f",
                                key="builder_lr")
-subset = d.number_input("training images (0 = all)", 0, dataset.n_train, 0, 500, key="builder_subset",
+subset = d.number_input("images to use (0 = all)", 0, dataset.n_train, 0, 500, key="builder_subset",
                         help=f"{dataset.title} has {dataset.n_train:,} images to learn from; "
                              "fewer take less time.")
-a, b, c, d = st.columns([2, 1, 1, 1])
+a, b, c, d = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
 kinds = list(schedules.KINDS)
 schedule_kind = a.selectbox("learning-rate schedule", kinds, index=kinds.index(defaults.schedule.kind),
                             key="builder_schedule")

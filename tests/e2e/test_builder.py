@@ -58,7 +58,7 @@ def test_invalid_value_is_named_then_fixed_then_trained(page, server):
     expect(train).to_be_enabled()
 
     set_number(page, "epochs", 2)
-    set_number(page, "training images (0 = all)", 500)
+    set_number(page, "images to use (0 = all)", 500)
     warm = _wait_for_spare(server)
 
     clicked = time.monotonic()
@@ -97,7 +97,7 @@ def test_refresh_mid_training_shows_the_same_live_run(page, server, store):
     # even on a busy machine (~30 s after the first epoch on an idle 2-core
     # CPU); the test cancels it once it has seen what it needs.
     set_number(page, "epochs", 50)
-    set_number(page, "training images (0 = all)", 500)
+    set_number(page, "images to use (0 = all)", 500)
     _train_button(page).click()
     # Curves appear after the first epoch; see the Train test for the waits.
     expect(page.locator(CURVES)).to_have_count(2, timeout=120_000)
