@@ -25,8 +25,14 @@ def _owner_text(run):
     return run.owner if admin else "someone else"
 
 
-def _act(action, targets):
-    """Apply `action(run_id)` to each run; show what was refused, else rerun to show the new state."""
+def _act(action, targets, settle=False):
+    """Apply `action(run_id)` to each run; show what was refused, else rerun to show the new state.
+
+    With `settle`, first wait (a few seconds at most) for the runs to stop:
+    a running run's worker takes a fraction of a second to honour a cancel,
+    and the rerun then shows the outcome at once instead of leaving it to
+    the next poll of the live fragment.
+    """
     refused = []
     for run in targets:
         try:
@@ -36,6 +42,9 @@ def _act(action, targets):
     for message in refused:
         st.error(message)
     if not refused:
+        if settle:
+            with st.spinner("Cancelling…"):
+                runs.wait_until_settled([run.id for run in targets])
         st.rerun()
 
 
@@ -62,7 +71,7 @@ if chosen:
     deletable = [r for r in mine if r.status not in runs.ACTIVE]
     a, b, _ = st.columns([1, 1, 4])
     if a.button(f"Cancel ({len(cancellable)})", key="runs_cancel", disabled=not cancellable):
-        _act(lambda run_id: jobs.cancel(store, run_id, owner=me, admin=admin), cancellable)
+        _act(lambda run_id: jobs.cancel(store, run_id, owner=me, admin=admin), cancellable, settle=True)
     if b.button(f"Delete ({len(deletable)})", key="runs_delete", disabled=not deletable):
         _act(lambda run_id: store.delete_run(run_id, owner=me, admin=admin), deletable)
     others = [f"#{r.id}" for r in chosen if r.id not in {m.id for m in mine}]

@@ -12,7 +12,8 @@ import streamlit as st
 from labcore import viz
 from ui import state
 
-__all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "live_run", "ACTIVE"]
+__all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "live_run", "wait_until_settled",
+           "ACTIVE"]
 
 ACTIVE = ("queued", "running")
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/directions_run:",
@@ -96,6 +97,19 @@ def run_curves(run_ids, metrics=("accuracy", "loss"), labels=None, series=None):
             column.altair_chart(chart, width="stretch")
             drawn += 1
     return drawn
+
+
+def wait_until_settled(run_ids, timeout_s=3.0, poll_s=0.1):
+    """Wait until none of these runs is queued or running, at most `timeout_s`; True if they settled."""
+    store = state.get_store()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        current = [store.get_run(run_id) for run_id in run_ids]
+        if all(run is None or run.status not in ACTIVE for run in current):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
 
 
 def live_run(run_id, body=None, interval_s=1.0):
