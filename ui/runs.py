@@ -92,11 +92,23 @@ def run_curves(run_ids, metrics=("accuracy", "loss"), labels=None, series=None):
     drawn = 0
     columns = st.columns(len(metrics))
     for column, metric in zip(columns, metrics):
-        chart = viz.curves_chart(rows, metric=metric)
-        if chart is not None:
-            column.altair_chart(chart, width="stretch")
+        spec = _curves_spec(rows, metric)
+        if spec is not None:
+            column.vega_lite_chart(spec=spec, width="stretch")
             drawn += 1
     return drawn
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _curves_spec(rows, metric):
+    """One metric's curves as a Vega-Lite spec, built once per distinct set of rows.
+
+    A live fragment redraws every second while a run trains, mostly with no
+    new epoch; building the Altair chart and serialising it cost about 30 ms
+    a chart on every one of those redraws.
+    """
+    chart = viz.curves_chart(rows, metric=metric)
+    return None if chart is None else chart.to_dict()
 
 
 def wait_until_settled(run_ids, timeout_s=3.0, poll_s=0.1):
