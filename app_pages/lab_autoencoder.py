@@ -14,6 +14,7 @@ import dataclasses
 import streamlit as st
 
 from labcore import data, slides, viz
+from labcore.images import channels_grid, image_grid
 from labcore.labs import autoencoder as lab
 from ui import lab as lab_ui
 from ui import runs, spec_widgets, state
@@ -159,8 +160,8 @@ def _codes(run):
     names = run.result.get("reconstruction", {}).get("showcase_classes", [""] * len(images))
     for column, image, code, name in zip(st.columns(3), images, codes, names):
         with column:
-            st.image(viz.image_grid([[image]], scale=3), caption=name)
-            st.image(viz.channels_grid(code), caption=f"its {_shape(code.shape)} code, "
+            st.image(image_grid([[image]], scale=3), caption=name)
+            st.image(channels_grid(code), caption=f"its {_shape(code.shape)} code, "
                                                       f"one tile per channel")
 
 

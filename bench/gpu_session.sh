@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Every GPU measurement of docs/PERFORMANCE.md in one command, for a lent GPU
-# machine that has JAX but neither TensorFlow, Keras nor Altair (see
-# docs/PERFORMANCE.md, "GPU"): their wheels travel in .whl/ (keras, namex,
-# optree; altair, jsonschema, jsonschema-specifications, referencing, rpds-py,
-# narwhals: the labs' modules draw charts), the original Fashion-MNIST IDX
-# files in .gpudata/fashion-mnist/. Each benchmark writes its table to
+# machine that has JAX but no TensorFlow and no Keras: Keras's wheels travel
+# in .whl/ (keras, namex, optree; the runs in docs/PERFORMANCE.md also
+# carried Altair and its dependencies, which the lab modules then imported at
+# module level and no longer do), the original Fashion-MNIST IDX files in
+# .gpudata/fashion-mnist/. Each benchmark writes its table to
 # $OUT/perf_gpu.md (merged into docs/PERFORMANCE.md by hand) and has its own
 # time limit, most important first, so a short lease still returns the
 # overhead table.

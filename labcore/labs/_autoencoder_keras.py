@@ -20,7 +20,8 @@ import time
 import keras
 import numpy as np
 
-from labcore import composable, data, training, viz
+from labcore import composable, data, training
+from labcore.images import image_grid
 from labcore.labs import autoencoder as lab
 from labcore.reporting import Cancelled, StageReporter
 from labcore.trainconfig import TrainConfig
@@ -98,7 +99,7 @@ def _one_per_class(labels, n_classes):
 def _grid_png(originals, reconstructions):
     """Originals, reconstructions and per-pixel error, one row each, as PNG bytes."""
     error = np.abs(originals - reconstructions).mean(axis=-1, keepdims=True)
-    grid = viz.image_grid(
+    grid = image_grid(
         [list(originals), list(reconstructions), list(np.clip(ERROR_GAIN * error, 0.0, 1.0))],
         row_labels=("original", "reconstruction", f"|error| x{ERROR_GAIN}"),
     )

@@ -24,9 +24,7 @@ about the same as bagging, just over 1.8 million parameters per model.
 
 import dataclasses
 
-import altair as alt
 import numpy as np
-import pandas as pd
 
 from labcore import data, references, schedules, trainconfig
 from labcore import spec as spec_lib
@@ -720,6 +718,9 @@ def closing_note(result, rule="soft"):
 
 
 # ## Charts
+#
+# Altair and pandas are imported when a chart is drawn (by a page), so a
+# worker running this lab imports neither.
 
 
 def vote_chart(image_votes, class_names):
@@ -737,6 +738,9 @@ def vote_chart(image_votes, class_names):
     Returns:
         alt.LayerChart.
     """
+    import altair as alt
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(
         [
             {**v, "verdict": "right" if v["correct"] else "wrong",
@@ -776,6 +780,9 @@ def agreement_chart(matrices):
     Returns:
         alt.HConcatChart of two heatmaps.
     """
+    import altair as alt
+    import pandas as pd
+
     n = len(matrices["agree"])
     charts = []
     for key, title in (("agree", "agree on all test images"),
@@ -813,6 +820,9 @@ def accuracy_by_n_chart(by_n, best_member, height=260):
     Returns:
         alt.LayerChart.
     """
+    import altair as alt
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(
         [{"members": n, "accuracy": value, "rule": rule}
          for rule, values in by_n.items() for n, value in enumerate(values, start=1)]
