@@ -50,6 +50,7 @@ import math
 from labcore import data, schedules
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, LabError, describe
+from labcore.labs._config import LabConfig
 from labcore.references import REFERENCES
 from labcore.spec import (
     GroupSpec,
@@ -130,7 +131,7 @@ ORIGINAL = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(LabConfig):
     """Settings of one run of the recipe; the defaults are the quick preset.
 
     Args:
@@ -175,27 +176,6 @@ class Config:
     classifier_epochs: int = 3
     classifier_batch_size: int = 32
     fine_tune: bool = False
-
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values, path="config"):
-        """Inverse of `to_dict`; missing keys take their defaults.
-
-        Args:
-            values: dict; its values are not checked (see `problems`).
-            path: str, where the dict sits, for messages.
-
-        Returns:
-            Config.
-
-        Raises:
-            ConfigError: `values` is not a dict or has an unknown key; the
-                message lists the allowed keys.
-        """
-        return cls(**schedules.known_fields(cls, values, path))
 
     def ae_schedule(self):
         """The autoencoder's learning rate: linear warm-up, then constant."""

@@ -29,6 +29,7 @@ import numpy as np
 from labcore import data, references, schedules, trainconfig
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, describe
+from labcore.labs._config import LabConfig
 from labcore.spec import Range
 
 __all__ = [
@@ -119,7 +120,7 @@ RANGES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(LabConfig):
     """One run of the Ensemble lab; the defaults are the `quick` preset.
 
     Args:
@@ -168,26 +169,6 @@ class Config:
     stacking: bool = True
     stacking_epochs: int = 2
     stacking_learning_rate: float = 1e-3
-
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        """Inverse of `to_dict`; missing keys take their defaults.
-
-        Args:
-            values: dict; its values are not checked (see `problems`).
-
-        Returns:
-            Config.
-
-        Raises:
-            ConfigError: `values` is not a dict or has an unknown key; the
-                message lists the allowed keys.
-        """
-        return cls(**schedules.known_fields(cls, values, "ensemble config"))
 
 
 PRESETS = {

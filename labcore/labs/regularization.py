@@ -39,6 +39,7 @@ import math
 from labcore import data, references, schedules, trainconfig
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, LabError, describe
+from labcore.labs._config import LabConfig
 from labcore.schedules import ScheduleSpec
 from labcore.spec import GroupSpec, HyperSpec, LearnerSpec, ModelSpec, Range, StemSpec, TaskSpec
 from labcore.trainconfig import TrainConfig
@@ -187,7 +188,7 @@ WEIGHTS_ARTIFACT = "l2_small.weights.h5"
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(LabConfig):
     """Everything one step of the lab needs; the defaults are the quick preset.
 
     Args:
@@ -274,29 +275,6 @@ class Config:
     sweep_blocks: tuple = (1, 2)
     sweep_epochs: int = 3
     sweep_subset: int | None = 1200
-
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        """Inverse of `to_dict`; missing keys take their defaults.
-
-        Args:
-            values: dict; its values are not checked (see `problems`).
-
-        Returns:
-            Config.
-
-        Raises:
-            ConfigError: `values` is not a dict or has an unknown key; the
-                message lists the allowed keys.
-        """
-        fields = schedules.known_fields(cls, values, "config")
-        if isinstance(fields.get("sweep_blocks"), list):
-            fields["sweep_blocks"] = tuple(fields["sweep_blocks"])
-        return cls(**fields)
 
 
 _EPOCHS = Range("int", 1, 500)
