@@ -44,7 +44,7 @@ def _act(action, targets, settle=False):
     if not refused:
         if settle:
             with st.spinner("Cancelling…"):
-                runs.wait_until_settled([run.id for run in targets])
+                jobs.wait_until_settled(store, [run.id for run in targets])
         st.rerun()
 
 
@@ -74,7 +74,7 @@ if chosen:
         _act(lambda run_id: jobs.cancel(store, run_id, owner=me, admin=admin), cancellable, settle=True)
     if b.button(f"Delete ({len(deletable)})", key="runs_delete", disabled=not deletable):
         _act(lambda run_id: store.delete_run(run_id, owner=me, admin=admin), deletable)
-    others = [f"#{r.id}" for r in chosen if r.id not in {m.id for m in mine}]
+    others = [f"#{r.id}" for r in chosen if r not in mine]
     if others:
         st.caption(f"{', '.join(others)}: another session's run{'s' if len(others) > 1 else ''}, shown to "
                    "everyone but only its owner or an instructor can cancel or delete it.")

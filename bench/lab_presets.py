@@ -22,15 +22,13 @@ Run from the repository root:
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench import _report
-from labcore import jobs
+from bench import _processes, _report
 from labcore.kinds import KINDS
 from labcore.store import Store
 
@@ -105,23 +103,14 @@ def run_preset(lab, preset, timeout_s, settings=()):
     run = store.get_run(int(match.group(1))) if match else None
     if run is not None and run.status in ("queued", "running"):
         # Timed out: the worker outlives the CLI, so stop it before the next lab.
-        jobs.cancel(store, run.id, owner=None, admin=True)
-        _wait_finished(store, run.id)
+        _processes.stop_run(store, run.id)
         run = store.get_run(run.id)
-        if run.status == "running" and run.pid:
-            os.kill(run.pid, signal.SIGKILL)
     epochs = epoch_figures(store, run.id) if run else (0, None)
     return wall, run, epochs, output[-1500:]
 
 
 def _text(output):
     return output.decode(errors="replace") if isinstance(output, bytes) else (output or "")
-
-
-def _wait_finished(store, run_id, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while store.get_run(run_id).status in ("queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.2)
 
 
 def main(argv=None):

@@ -56,20 +56,18 @@ Run from the repository root:
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # `python bench/load_sessions.py` works too
     sys.path.insert(0, str(REPO_ROOT))
+
+from bench import _processes, _report  # noqa: E402  (after the path above)
 
 __all__ = ["main", "run_apptest", "run_browser"]
 
@@ -129,40 +127,20 @@ TEXT_JS = """() => {
 # -- measuring ---------------------------------------------------------------------------
 
 
-def _status_kb(pid, field):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def memory_mb(pid):
-    """(VmRSS, VmHWM) of a process in MB."""
-    return _status_kb(pid, "VmRSS") / 1024, _status_kb(pid, "VmHWM") / 1024
+def _memory(pid):
+    """(VmRSS, VmHWM) of a process in MB: now and its peak."""
+    return _processes.memory_mb(pid), _processes.memory_mb(pid, "VmHWM")
 
 
 def cpu_seconds(pids):
     """User + system CPU seconds used so far by these processes (the gone ones count 0)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    return sum(_processes.cpu_seconds(pid) or 0.0 for pid in pids)
 
 
 def descendants(pid):
     """Process ids below `pid` (children, grandchildren...), from /proc."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
+    parents = {int(entry.name): _processes.parent_pid(entry.name)
+               for entry in Path("/proc").iterdir() if entry.name.isdigit()}
     found, frontier = set(), {pid}
     while frontier:
         frontier = {child for child, parent in parents.items() if parent in frontier} - found
@@ -177,10 +155,6 @@ def percentiles(values):
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
     return statistics.median(ordered), p95, ordered[-1], len(ordered)
-
-
-def load_average():
-    return tuple(float(v) for v in Path("/proc/loadavg").read_text().split()[:3])
 
 
 class StoreWatcher(threading.Thread):
@@ -198,22 +172,6 @@ class StoreWatcher(threading.Thread):
             if run is not None and run.progress_text and run.progress_text not in self.first_seen:
                 self.first_seen[run.progress_text] = time.time()
             time.sleep(0.01)
-
-
-def _wait(condition, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _queue_job(store, seconds):
@@ -242,18 +200,11 @@ def run_browser(sessions, seconds, page):
     home = Path(tempfile.mkdtemp(prefix="labcore-load-"))
     store = Store(home / "labcore.db")
     run_id = _queue_job(store, seconds)
-    port = _free_port()
-    env = {**os.environ, "LABCORE_HOME": str(home), "LABCORE_PREWARM": "0", "PYTHONUNBUFFERED": "1"}
-    log = open(home / "server.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     figures = {"client": "browser", "sessions": sessions, "seconds": seconds, "page": page}
+    server, base = _processes.start_app(home, log=home / "server.log", timeout_s=60,
+                                        extra_args=["--server.fileWatcherType", "none",
+                                                    "--client.toolbarMode", "minimal"])
     try:
-        _wait(lambda: _healthy(base), 60, "the server")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             # A first session opens "/" and the job starts (the entry point
@@ -261,8 +212,8 @@ def run_browser(sessions, seconds, page):
             first = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             first.goto(base + "/?owner=load-watcher")
             first.wait_for_selector(IDLE, timeout=60_000)
-            _wait(lambda: store.get_run(run_id).progress_text, 60, "the job to report progress")
-            figures["rss_start_mb"], _ = memory_mb(server.pid)
+            _processes.wait_for(lambda: store.get_run(run_id).progress_text, 60, "the job to report progress")
+            figures["rss_start_mb"] = _processes.memory_mb(server.pid)
 
             # One session after the other, each until it shows the live
             # run: an attendee arriving. One that does not within the
@@ -291,40 +242,32 @@ def run_browser(sessions, seconds, page):
             figures["sessions_open"] = len(pages)
             figures["open_failures"] = failed
             figures["open_p50_s"], figures["open_p95_s"], figures["open_max_s"], _ = percentiles(open_s)
-            figures["rss_open_mb"], _ = memory_mb(server.pid)
+            figures["rss_open_mb"] = _processes.memory_mb(server.pid)
 
             watcher = StoreWatcher(store, run_id)
             watcher.start()
             chromium = descendants(os.getpid()) - {server.pid} - descendants(server.pid)
             cpu_server, cpu_browser = cpu_seconds([server.pid]), cpu_seconds(chromium)
             started, rss_samples = time.time(), []
-            load_start = load_average()
+            load_start = _report.load_average()
             while time.time() - started < seconds:
-                rss_samples.append(memory_mb(server.pid)[0])
+                rss_samples.append(_processes.memory_mb(server.pid))
                 time.sleep(1.0)
             window = time.time() - started
             figures["server_cores"] = (cpu_seconds([server.pid]) - cpu_server) / window
             figures["browser_cores"] = (cpu_seconds(chromium) - cpu_browser) / window
-            figures["load_average_start_end"] = [load_start[0], load_average()[0]]
+            figures["load_average_start_end"] = [load_start[0], _report.load_average()[0]]
             watcher.stop.set()
             records = [tab.evaluate("({frames: window.__frames, texts: window.__texts})") for tab in pages]
             browser.close()
-        figures["rss_end_mb"], figures["rss_peak_mb"] = memory_mb(server.pid)
+        figures["rss_end_mb"], figures["rss_peak_mb"] = _memory(server.pid)
         figures["rss_max_during_mb"] = max(rss_samples)
         figures.update(_browser_figures(records, watcher.first_seen, started, started + window))
         figures["job_status_after"] = store.get_run(run_id).status
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
-        _stop_job(store, run_id)
+        _processes.stop_app(server)
+        _processes.stop_run(store, run_id, timeout_s=10)
     return figures
-
-
-def _healthy(base):
-    try:
-        return urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok"
-    except OSError:
-        return False
 
 
 def _browser_figures(records, first_seen, start, end):
@@ -410,23 +353,6 @@ def _staleness(texts, first_seen, start, end, every_s=0.25):
     return samples
 
 
-def _stop_job(store, run_id):
-    from labcore import jobs
-
-    try:
-        jobs.cancel(store, run_id, None, admin=True)
-        run = store.get_run(run_id)
-        if run.pid:
-            _wait(lambda: store.get_run(run_id).status != "running", 10, "the job to stop")
-    except Exception:  # the bench's result matters more than tidying a temp folder
-        run = store.get_run(run_id)
-        if run is not None and run.pid:
-            try:
-                os.killpg(run.pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-
 # -- the AppTest client ------------------------------------------------------------------
 
 
@@ -453,12 +379,12 @@ def run_apptest(sessions, seconds, page):
         return at
 
     first = open_session()
-    _wait(lambda: store.get_run(run_id).progress_text, 60, "the job to report progress")
-    figures["rss_start_mb"], _ = memory_mb(os.getpid())
+    _processes.wait_for(lambda: store.get_run(run_id).progress_text, 60, "the job to report progress")
+    figures["rss_start_mb"] = _processes.memory_mb(os.getpid())
     opened = time.monotonic()
     tests = [first] + [open_session() for _ in range(sessions - 1)]
     figures["open_all_s"] = time.monotonic() - opened
-    figures["rss_open_mb"], _ = memory_mb(os.getpid())
+    figures["rss_open_mb"] = _processes.memory_mb(os.getpid())
 
     # AppTest sessions cannot run at once (each run sets up and tears down
     # Streamlit's one Runtime; threads broke each other's runs), so they
@@ -481,14 +407,14 @@ def run_apptest(sessions, seconds, page):
         time.sleep(max(0.0, 1.0 - rounds[-1]))
     window = time.time() - started
     figures["server_cores"] = (cpu_seconds([os.getpid()]) - cpu_start) / window
-    figures["rss_end_mb"], figures["rss_peak_mb"] = memory_mb(os.getpid())
+    figures["rss_end_mb"], figures["rss_peak_mb"] = _memory(os.getpid())
     p50, p95, worst, count = percentiles(durations)
     round50, round95, _, _ = percentiles(rounds)
     figures.update({"rerun_p50_s": p50, "rerun_p95_s": p95, "rerun_max_s": worst, "reruns": count,
                     "round_p50_s": round50, "round_p95_s": round95,
                     "reruns_per_page_per_s": count / sessions / window, "errors": errors[:5],
                     "error_count": len(errors)})
-    _stop_job(store, run_id)
+    _processes.stop_run(store, run_id, timeout_s=10)
     return figures
 
 
@@ -544,9 +470,9 @@ def main(argv=None):
         parser.error(f"--seconds must be a number in [5, {MAX_SECONDS}]; got {args.seconds}.")
 
     waited = time.monotonic()
-    while args.quiet_wait and load_average()[0] >= 2 and time.monotonic() - waited < args.quiet_wait:
+    while args.quiet_wait and _report.load_average()[0] >= 2 and time.monotonic() - waited < args.quiet_wait:
         time.sleep(10)
-    print(f"load average {load_average()} after waiting {time.monotonic() - waited:.0f} s", flush=True)
+    print(f"load average {_report.load_average()} after waiting {time.monotonic() - waited:.0f} s", flush=True)
     results = []
     if args.client in ("browser", "both"):
         results.append(run_browser(args.sessions, args.seconds, "runs"))
@@ -554,7 +480,7 @@ def main(argv=None):
     if args.client in ("apptest", "both"):
         results.append(run_apptest(args.sessions, args.seconds, "runs"))
         print(json.dumps(results[-1], indent=1), flush=True)
-    print(f"\nload average now {load_average()}, {os.cpu_count()} CPUs; command: python -m bench.load_sessions "
+    print(f"\nload average now {_report.load_average()}, {os.cpu_count()} CPUs; command: python -m bench.load_sessions "
           + " ".join(sys.argv[1:]))
     for figures in results:
         print("\n" + _table(figures))

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import _report
+from bench import _processes, _report
 from labcore import data, jobs, spec, trainconfig
 from labcore.store import Store
 
@@ -56,15 +56,6 @@ def _spare_ready_count(store):
     return log.read_text(errors="replace").count("spare ready") if log.is_file() else 0
 
 
-def _wait(condition, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 def measure_once(warm, config, timeout_s=300):
     """One trial in a fresh store and supervisor; seconds from submit to each event.
 
@@ -83,7 +74,7 @@ def measure_once(warm, config, timeout_s=300):
     try:
         if warm:
             spare_started = time.monotonic()
-            _wait(lambda: _spare_ready_count(store) >= 1, timeout_s, "the spare worker")
+            _processes.wait_for(lambda: _spare_ready_count(store) >= 1, timeout_s, "the spare worker", poll_s=0.02)
             found["spare_ready_s"] = time.monotonic() - spare_started
         submitted = time.monotonic()
         submitted_wall = time.time()

@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import _report
+from bench import _processes, _report
 from labcore import data, jobs, references, trainconfig
 from labcore import spec as spec_lib
 from labcore.store import Store
@@ -93,7 +93,7 @@ def plain_fit(config, hook=False):
     """
     import keras
 
-    from labcore import composable
+    from labcore import composable, training
 
     model_spec = spec_lib.ModelSpec.from_dict(config["spec"])
     train = trainconfig.TrainConfig.from_dict(config["train"])
@@ -101,9 +101,8 @@ def plain_fit(config, hook=False):
     info = data.DATASETS[train.dataset]
     splits = data.load(train.dataset, subset=train.subset, val_fraction=train.val_fraction, seed=train.seed,
                        **trainconfig.load_options(model_spec.input_shape, info.image_shape))
-    if train.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    model = composable.build_model(model_spec)
+    with training.precision_policy(train.mixed_precision):
+        model = composable.build_model(model_spec)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=train.learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"],
                   steps_per_execution=train.steps_per_execution)
@@ -178,16 +177,6 @@ def _run_plain(config, env, hook=False, timeout_s=3600):
 # -- (b) through the app's queue and worker ---------------------------------------------
 
 
-def _cpu_seconds(pid):
-    """User + system CPU seconds of a live process (all its threads), from /proc; None if gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    # Fields 14 and 15 of stat(5), counted after the ")" that ends the name.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _run_worker(supervisor, config, timeout_s=3600, poll_s=0.1):
     """Submit a `train` run and wait for it; its result plus submit-to-done wall time.
 
@@ -207,7 +196,7 @@ def _run_worker(supervisor, config, timeout_s=3600, poll_s=0.1):
         if run.pid and run.status == "running":
             n_rows = len(store.metrics(run_id))
             if n_rows > len(cpu_at_epoch):
-                cpu = _cpu_seconds(run.pid)
+                cpu = _processes.cpu_seconds(run.pid)
                 cpu_at_epoch += [cpu] * (n_rows - len(cpu_at_epoch))
         if run.status not in ("queued", "running"):
             break

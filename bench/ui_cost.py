@@ -28,17 +28,13 @@ Run from the repository root:
 """
 
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench import _report
+from bench import _processes, _report
 
 __all__ = ["main"]
 
@@ -138,31 +134,6 @@ def rerun_table(reruns, pages):
 # -- part 2: the real server's memory ---------------------------------------------------
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _rss_mb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return None
-
-
-def _wait_http(url, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
-
-
 def _open(page, url, heading, timeout_s=120):
     page.goto(url)
     page.locator("h1", has_text=heading).first.wait_for(timeout=timeout_s * 1000)
@@ -176,19 +147,11 @@ def rss_table(n_runs, sleep_s):
     from labcore.store import Store
 
     home = Path(tempfile.mkdtemp(prefix="bench-ui-server-"))
-    port = _free_port()
-    env = {**os.environ, "LABCORE_HOME": str(home), "LABCORE_PREWARM": "0"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    server, base = _processes.start_app(home)
     samples = []
     try:
-        _wait_http(f"{base}/_stcore/health", 120)
         store = Store(home / "labcore.db")
-        samples.append(("server started", _rss_mb(server.pid)))
+        samples.append(("server started", _processes.memory_mb(server.pid)))
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
@@ -196,7 +159,7 @@ def rss_table(n_runs, sleep_s):
             _open(page, f"{base}/?owner=bench", "")
             _open(page, f"{base}/runs?owner=bench", "Runs")
             _open(page, f"{base}/builder?owner=bench", "Model Builder")
-            samples.append(("builder and runs pages opened", _rss_mb(server.pid)))
+            samples.append(("builder and runs pages opened", _processes.memory_mb(server.pid)))
             for index in range(1, n_runs + 1):
                 run_id = jobs.submit(store, "sleep", {"epochs": 3, "seconds_per_epoch": sleep_s},
                                      owner="bench", title=f"rss run {index}")
@@ -208,16 +171,11 @@ def rss_table(n_runs, sleep_s):
                     time.sleep(0.2)
                 _open(page, f"{base}/builder?owner=bench", "Model Builder")
                 time.sleep(1.0)  # let the page's last rerun finish on the server
-                samples.append((f"after run {index}", _rss_mb(server.pid)))
+                samples.append((f"after run {index}", _processes.memory_mb(server.pid)))
                 print(f"run {index}: server VmRSS {samples[-1][1]:.1f} MB", flush=True)
             browser.close()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(5)
+        _processes.stop_app(server)
     return samples
 
 

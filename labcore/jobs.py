@@ -34,7 +34,8 @@ from labcore import kinds
 from labcore.errors import ConfigError
 from labcore.store import TERMINAL_STATUSES, Store
 
-__all__ = ["Supervisor", "SupervisorState", "cancel", "pid_alive", "submit", "worker_command", "worker_env"]
+__all__ = ["Supervisor", "SupervisorState", "cancel", "pid_alive", "submit", "wait_until_settled", "worker_command",
+           "worker_env"]
 
 _log = logging.getLogger(__name__)
 
@@ -87,6 +88,26 @@ def cancel(store, run_id, owner, admin=False):
         PermissionDenied: the caller does not own the run and is not admin.
     """
     return store.request_cancel(run_id, owner=owner, admin=admin)
+
+
+def wait_until_settled(store, run_ids, timeout_s=3.0, poll_s=0.1):
+    """Wait until none of these runs is queued or running (or exists), at most `timeout_s`.
+
+    A cancel takes effect at once for a queued run and within a fraction of
+    a second for a running one, whose worker stops itself; callers that
+    want to show or act on the outcome wait here.
+
+    Returns:
+        bool, whether they all settled in time.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        runs = [store.get_run(run_id) for run_id in run_ids]
+        if all(run is None or run.status in TERMINAL_STATUSES for run in runs):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
 
 
 def worker_command(store, run_id, device="cpu", claimed=False):

@@ -12,8 +12,7 @@ import streamlit as st
 from labcore import viz
 from ui import state
 
-__all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "live_run", "wait_until_settled",
-           "ACTIVE"]
+__all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "live_run", "ACTIVE"]
 
 ACTIVE = ("queued", "running")
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/directions_run:",
@@ -109,19 +108,6 @@ def _curves_spec(rows, metric):
     """
     chart = viz.curves_chart(rows, metric=metric)
     return None if chart is None else chart.to_dict()
-
-
-def wait_until_settled(run_ids, timeout_s=3.0, poll_s=0.1):
-    """Wait until none of these runs is queued or running, at most `timeout_s`; True if they settled."""
-    store = state.get_store()
-    deadline = time.monotonic() + timeout_s
-    while True:
-        current = [store.get_run(run_id) for run_id in run_ids]
-        if all(run is None or run.status not in ACTIVE for run in current):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(poll_s)
 
 
 def live_run(run_id, body=None, interval_s=1.0):

@@ -158,9 +158,10 @@ def spec_editor(base, key):
         initializer = a.selectbox("initializer", spec.field_range("hyper.initializer").choices,
                                   index=list(spec.field_range("hyper.initializer").choices).index(hyper.initializer),
                                   key=f"{key}_init")
-        l2 = b.number_input("L2 kernel regularizer", 0.0, 1.0, float(hyper.l2), 1e-4, format="%.4f", key=f"{key}_l2")
-        noise = c.number_input("Gaussian noise on the input (std)", 0.0, 1.0, float(hyper.input_noise), 0.05,
-                               key=f"{key}_noise")
+        l2 = b.number_input("L2 kernel regularizer", *_bounds("hyper.l2"), float(hyper.l2), 1e-4, format="%.4f",
+                            key=f"{key}_l2")
+        noise = c.number_input("Gaussian noise on the input (std)", *_bounds("hyper.input_noise"),
+                               float(hyper.input_noise), 0.05, key=f"{key}_noise")
         eps = a.number_input("batch-norm epsilon", *_bounds("hyper.bn_epsilon"), float(hyper.bn_epsilon),
                              format="%.1e", key=f"{key}_eps")
         use_bias = b.toggle("use_bias in convolutions", hyper.use_bias, key=f"{key}_bias")

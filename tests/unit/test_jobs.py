@@ -131,6 +131,20 @@ def test_cancelled_running_run_stops_within_seconds(store, supervisors):
     wait_for(lambda: supervisor.state().run_id is None, what="the worker to exit")
 
 
+def test_wait_until_settled_returns_once_every_run_has_ended_or_says_it_has_not(store, supervisors):
+    running = submit_sleep(store, epochs=200, seconds_per_epoch=0.1)
+    queued = submit_sleep(store, epochs=1)
+    supervisors(cancel_grace_s=5.0).start()
+    wait_for(lambda: store.get_run(running).progress > 0, what="the worker to report progress")
+    started = time.monotonic()
+    assert jobs.wait_until_settled(store, [running, queued], timeout_s=0.3) is False
+    assert time.monotonic() - started >= 0.3
+    jobs.cancel(store, queued, OWNER)
+    jobs.cancel(store, running, OWNER)
+    assert jobs.wait_until_settled(store, [running, queued, 10_000], timeout_s=5.0) is True
+    assert {store.get_run(running).status, store.get_run(queued).status} == {"cancelled"}
+
+
 def test_running_run_that_ignores_cancel_is_stopped_with_sigterm(store, supervisors):
     run_id = submit_sleep(store, epochs=200, seconds_per_epoch=0.1, ignore_cancel=True)
     supervisors(cancel_grace_s=0.3).start()
