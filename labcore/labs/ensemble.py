@@ -782,7 +782,7 @@ def agreement_chart(matrices):
         )
         cells = base.mark_rect().encode(
             color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", zero=False), title=None,
-                            legend=alt.Legend(format="%")),
+                            legend=alt.Legend(format=".1%")),
             tooltip=["member:N", "other:N", alt.Tooltip("share:Q", format=".1%")],
         )
         text = base.mark_text(fontSize=12).encode(text=alt.Text("share:Q", format=".1%"))
