@@ -18,13 +18,13 @@ import dataclasses
 import math
 
 from labcore.errors import ConfigError, describe
+from labcore.records import Record
 from labcore.spec import Range
 
 __all__ = [
     "KINDS",
     "RANGES",
     "ScheduleSpec",
-    "known_fields",
     "lr_at",
     "lr_curve",
     "original_cosine_curve",
@@ -47,7 +47,7 @@ RANGES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class ScheduleSpec:
+class ScheduleSpec(Record):
     """How the learning rate moves over a run: optional warm-up, then decay.
 
     Every value is a function of the epoch alone (see `lr_at`). Construction
@@ -75,53 +75,7 @@ class ScheduleSpec:
     decay: float = 0.1
     min_lr: float = 0.0
 
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values, path="train.schedule"):
-        """Inverse of `to_dict`; missing keys take their defaults.
-
-        Args:
-            values: dict, as written by `to_dict` (values are not checked).
-            path: str, where the dict sits, for messages.
-
-        Raises:
-            ConfigError: `values` is not a dict or has an unknown key.
-        """
-        return cls(**known_fields(cls, values, path))
-
-
-def known_fields(cls, values, path):
-    """The keyword arguments of dataclass `cls` in `values`, structure checked.
-
-    Shared by every config's `from_dict`: values are not checked (that is
-    `problems`' job), only that `values` is a dict of known fields.
-
-    Args:
-        cls: a dataclass type.
-        values: the dict to read.
-        path: str, where the dict sits, for messages.
-
-    Returns:
-        dict, a copy of `values`.
-
-    Raises:
-        ConfigError: `values` is not a dict or has an unknown key; the
-            message lists the allowed keys.
-    """
-    if not isinstance(values, dict):
-        raise ConfigError(describe(path, "a dict", values))
-    allowed = [field.name for field in dataclasses.fields(cls)]
-    for key in values:
-        if key not in allowed:
-            raise ConfigError(
-                f"{path} has an unknown key {key!r}; allowed keys: "
-                + ", ".join(allowed)
-                + "."
-            )
-    return dict(values)
+    record_path = "train.schedule"
 
 
 def problems(schedule, path="train.schedule"):

@@ -30,6 +30,7 @@ import math
 import re
 
 from labcore.errors import SpecError, describe
+from labcore.records import Record
 
 __all__ = [
     "BLOCKS",
@@ -264,29 +265,14 @@ def field_range(path):
 # builder page holds half-edited specs, and `problems` names every fault.
 
 
-def _known_fields(cls, values, path):
-    """The keyword arguments of `cls` in `values`, structure checked only."""
-    if not isinstance(values, dict):
-        raise SpecError(describe(path, "a dict", values))
-    allowed = [field.name for field in dataclasses.fields(cls)]
-    for key in values:
-        if key not in allowed:
-            raise SpecError(
-                f"{path} has an unknown key {key!r}; allowed keys: {', '.join(allowed)}."
-            )
-    return dict(values)
+class _SpecRecord(Record):
+    """A part of a model spec: structural faults are SpecErrors."""
 
-
-def _as_tuple(fields, key, path):
-    """JSON gives lists where specs store tuples; anything else is refused."""
-    if key in fields:
-        if not isinstance(fields[key], (list, tuple)):
-            raise SpecError(describe(path, "a list", fields[key]))
-        fields[key] = tuple(fields[key])
+    record_error = SpecError
 
 
 @dataclasses.dataclass(frozen=True)
-class StemSpec:
+class StemSpec(_SpecRecord):
     """How the image is first reduced: one convolution, optionally pooled.
 
     A "conv" stem is `[ZeroPadding2D(k // 2)] -> Conv2D -> BN -> ReLU ->
@@ -314,30 +300,9 @@ class StemSpec:
     use_bias: bool | None = None
     pool: bool = False
 
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values, path="stem"):
-        """Inverse of `to_dict`; missing keys take their defaults.
-
-        Args:
-            values: dict; its values are not checked (see `problems`).
-            path: str, where the dict sits, for messages.
-
-        Returns:
-            StemSpec.
-
-        Raises:
-            SpecError: `values` is not a dict or has an unknown key (the
-                message lists the allowed keys).
-        """
-        return cls(**_known_fields(cls, values, path))
-
 
 @dataclasses.dataclass(frozen=True)
-class GroupSpec:
+class GroupSpec(_SpecRecord):
     """A group of blocks of one type, the learner's unit.
 
     The first block carries the group's stride and, for ResNet blocks, is a
@@ -357,40 +322,13 @@ class GroupSpec:
     n_blocks: int
     strides: int | None = None
 
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values, path="learner.groups[0]"):
-        """Inverse of `to_dict`; "strides" may be left out.
-
-        Args:
-            values: dict; its values are not checked (see `problems`).
-            path: str, where the dict sits, for messages.
-
-        Returns:
-            GroupSpec.
-
-        Raises:
-            SpecError: `values` is not a dict, has an unknown key, or lacks
-                "n_filters" or "n_blocks".
-        """
-        fields = _known_fields(cls, values, path)
-        for key in ("n_filters", "n_blocks"):
-            if key not in fields:
-                raise SpecError(
-                    f"{path} is missing the key {key!r}; required keys: n_filters, n_blocks."
-                )
-        return cls(**fields)
-
 
 def _default_groups():
     return (GroupSpec(16, 1), GroupSpec(32, 1), GroupSpec(64, 1))
 
 
 @dataclasses.dataclass(frozen=True)
-class LearnerSpec:
+class LearnerSpec(_SpecRecord):
     """The learner: groups of blocks, all of one block type.
 
     Blocks (f = the group's n_filters, s = its stride):
@@ -412,37 +350,9 @@ class LearnerSpec:
     block: str = "plain"
     groups: tuple = dataclasses.field(default_factory=_default_groups)
 
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values, path="learner"):
-        """Inverse of `to_dict`; accepts a list of group dicts.
-
-        Args:
-            values: dict; its values are not checked (see `problems`).
-            path: str, where the dict sits, for messages.
-
-        Returns:
-            LearnerSpec.
-
-        Raises:
-            SpecError: `values` or a group is not a dict, a key is unknown,
-                or "groups" is not a list.
-        """
-        fields = _known_fields(cls, values, path)
-        _as_tuple(fields, "groups", f"{path}.groups")
-        if "groups" in fields:
-            fields["groups"] = tuple(
-                GroupSpec.from_dict(group, f"{path}.groups[{index}]")
-                for index, group in enumerate(fields["groups"])
-            )
-        return cls(**fields)
-
 
 @dataclasses.dataclass(frozen=True)
-class TaskSpec:
+class TaskSpec(_SpecRecord):
     """What the model does with the learner's output.
 
     "classifier": GlobalAverage/MaxPooling -> [Dropout] -> [GaussianNoise ->
@@ -479,32 +389,9 @@ class TaskSpec:
     decoder_filters: tuple = ()
     output_activation: str = "sigmoid"
 
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values, path="task"):
-        """Inverse of `to_dict`; accepts a list for "decoder_filters".
-
-        Args:
-            values: dict; its values are not checked (see `problems`).
-            path: str, where the dict sits, for messages.
-
-        Returns:
-            TaskSpec.
-
-        Raises:
-            SpecError: `values` is not a dict, has an unknown key, or its
-                "decoder_filters" is not a list.
-        """
-        fields = _known_fields(cls, values, path)
-        _as_tuple(fields, "decoder_filters", f"{path}.decoder_filters")
-        return cls(**fields)
-
 
 @dataclasses.dataclass(frozen=True)
-class HyperSpec:
+class HyperSpec(_SpecRecord):
     """Hyperparameters of every layer, as in the labs' `Composable` base.
 
     Args:
@@ -526,32 +413,9 @@ class HyperSpec:
     use_bias: bool = False
     relu_clip: float | None = None
 
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values, path="hyper"):
-        """Inverse of `to_dict`; missing keys take their defaults.
-
-        Args:
-            values: dict; its values are not checked (see `problems`).
-            path: str, where the dict sits, for messages.
-
-        Returns:
-            HyperSpec.
-
-        Raises:
-            SpecError: `values` is not a dict or has an unknown key.
-        """
-        return cls(**_known_fields(cls, values, path))
-
-
-_PARTS = {"stem": StemSpec, "learner": LearnerSpec, "task": TaskSpec, "hyper": HyperSpec}
-
 
 @dataclasses.dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(_SpecRecord):
     """A whole model: input -> stem -> learner -> task, with hyperparameters.
 
     What the builder page edits, what a run stores and what is exported:
@@ -574,38 +438,16 @@ class ModelSpec:
     hyper: HyperSpec = HyperSpec()
     name: str = "model"
 
-    def to_dict(self):
-        """dict of plain values (nested dicts for the parts), JSON-ready."""
-        return dataclasses.asdict(self)
+    record_path = "spec"
 
     @classmethod
-    def from_dict(cls, values, path="spec"):
-        """Inverse of `to_dict`; missing keys take their defaults.
+    def _child_path(cls, path, key):
+        # Spec fields are addressed from the root ("learner.groups[1]"),
+        # as in RANGES and in every problem message.
+        return key
 
-        Lists are accepted where tuples are stored, so
-        `ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict())))`
-        equals `spec`. Values are not checked (see `problems`): only the
-        structure is.
 
-        Args:
-            values: dict, as written by `to_dict`.
-            path: str, where the dict sits, for messages.
-
-        Returns:
-            ModelSpec.
-
-        Raises:
-            SpecError: a dict is expected and something else is found, a key
-                is unknown (the message names it and lists the allowed
-                ones), a group lacks "n_filters" or "n_blocks", or a list is
-                expected and something else is found.
-        """
-        fields = _known_fields(cls, values, path)
-        _as_tuple(fields, "input_shape", "input_shape")
-        for key, part in _PARTS.items():
-            if key in fields:
-                fields[key] = part.from_dict(fields[key], key)
-        return cls(**fields)
+_PARTS = {"stem": StemSpec, "learner": LearnerSpec, "task": TaskSpec, "hyper": HyperSpec}
 
 
 def parse_json(text, source="spec file"):

@@ -12,6 +12,7 @@ import dataclasses
 from labcore import data, schedules
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, LabError, describe
+from labcore.records import Record
 from labcore.schedules import ScheduleSpec
 from labcore.spec import Range
 
@@ -49,7 +50,7 @@ RANGES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Record):
     """How to train one model: optimizer, schedule, regularisation, data.
 
     Construction never validates (the builder page holds half-edited
@@ -106,28 +107,7 @@ class TrainConfig:
     mixed_precision: bool = False
     steps_per_execution: int = 1
 
-    def to_dict(self):
-        """dict of plain values, exactly the constructor's fields."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values, path="train"):
-        """Inverse of `to_dict`; missing keys take their defaults.
-
-        Args:
-            values: dict, as written by `to_dict` (values are not checked).
-            path: str, where the dict sits, for messages.
-
-        Raises:
-            ConfigError: `values` (or its "schedule") is not a dict, or has
-                an unknown key; the message lists the allowed keys.
-        """
-        fields = schedules.known_fields(cls, values, path)
-        if "schedule" in fields:
-            fields["schedule"] = ScheduleSpec.from_dict(
-                fields["schedule"], f"{path}.schedule"
-            )
-        return cls(**fields)
+    record_path = "train"
 
 
 GPU_BATCH_SIZE = 256

@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from labcore.data import read_idx_pair  # noqa: E402
+from labcore.data import DATASETS, read_idx_pair  # noqa: E402
 
 __all__ = ["SOURCE_SHA256", "encode_idx", "main", "select_indices"]
 
@@ -52,18 +52,7 @@ SOURCE_SHA256 = {
         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"
     ),
 }
-CLASS_NAMES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
+CLASS_NAMES = DATASETS["fashion_mnist"].class_names
 
 
 def sha256_of(path):

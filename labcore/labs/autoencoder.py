@@ -50,7 +50,7 @@ import math
 from labcore import data, schedules
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, LabError, describe
-from labcore.labs._config import LabConfig
+from labcore.records import Record
 from labcore.references import REFERENCES
 from labcore.spec import (
     GroupSpec,
@@ -131,7 +131,7 @@ ORIGINAL = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(LabConfig):
+class Config(Record):
     """Settings of one run of the recipe; the defaults are the quick preset.
 
     Args:

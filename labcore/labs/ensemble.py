@@ -29,7 +29,7 @@ import numpy as np
 from labcore import data, references, schedules, trainconfig
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, describe
-from labcore.labs._config import LabConfig
+from labcore.records import Record
 from labcore.spec import Range
 
 __all__ = [
@@ -120,7 +120,7 @@ RANGES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(LabConfig):
+class Config(Record):
     """One run of the Ensemble lab; the defaults are the `quick` preset.
 
     Args:

@@ -39,7 +39,7 @@ import math
 from labcore import data, references, schedules, trainconfig
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, LabError, describe
-from labcore.labs._config import LabConfig
+from labcore.records import Record
 from labcore.schedules import ScheduleSpec
 from labcore.spec import GroupSpec, HyperSpec, LearnerSpec, ModelSpec, Range, StemSpec, TaskSpec
 from labcore.trainconfig import TrainConfig
@@ -188,7 +188,7 @@ WEIGHTS_ARTIFACT = "l2_small.weights.h5"
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(LabConfig):
+class Config(Record):
     """Everything one step of the lab needs; the defaults are the quick preset.
 
     Args:

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from labcore import data
+from labcore.data import download
 from labcore.errors import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -441,7 +442,7 @@ def test_download_is_the_last_resort_and_never_called_by_availability(monkeypatc
         calls.append(key)
         return tiny_images(30), tiny_labels(30), tiny_images(20), tiny_labels(20)
 
-    monkeypatch.setattr(data, "_download", fake_download)
+    monkeypatch.setattr(download, "_download", fake_download)
     available, message = data.availability("fashion_mnist")
     assert available and "downloads it with keras.datasets" in message and calls == []
     x_train, y_train, x_test, _ = data.load_arrays("fashion_mnist")
@@ -456,7 +457,7 @@ def test_a_failed_download_says_where_to_put_the_files(monkeypatch):
     def failing_download(key):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(data, "_download", failing_download)
+    monkeypatch.setattr(download, "_download", failing_download)
     expected = r"mnist: download with keras.datasets failed \(OSError: network.*put the four"
     with pytest.raises(DataError, match=expected):
         data.load_arrays("mnist")
