@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from labcore.processes import stat_fields
+
 __all__ = ["cpu_seconds", "free_port", "memory_mb", "parent_pid", "start_app", "stop_app", "stop_run", "wait_for"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -90,17 +92,9 @@ def stop_app(server):
         server.wait(5)
 
 
-def _stat_fields(pid):
-    """The fields of /proc/PID/stat after the command name (state, ppid, ...); None if gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
 def cpu_seconds(pid):
     """User + system CPU seconds a process (all its threads) has used so far; None if it is gone."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     if fields is None:
         return None
     # utime and stime, fields 14 and 15 of stat(5): the 12th and 13th after the name.
@@ -109,7 +103,7 @@ def cpu_seconds(pid):
 
 def parent_pid(pid):
     """The parent's process id; None if the process is gone."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return None if fields is None else int(fields[1])
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from bench import _processes, _report
 from labcore import data, jobs, spec, trainconfig
 from labcore.store import Store
+from labcore.supervisor import Supervisor
 
 __all__ = ["main", "measure_once"]
 
@@ -69,7 +70,7 @@ def measure_once(warm, config, timeout_s=300):
         "spare_ready_s" (warm: how long the spare took to import).
     """
     store = Store(Path(tempfile.mkdtemp(prefix="bench-latency-")) / "labcore.db")
-    supervisor = jobs.Supervisor(store, prewarm=warm).start()
+    supervisor = Supervisor(store, prewarm=warm).start()
     found = {}
     try:
         if warm:

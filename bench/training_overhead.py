@@ -41,6 +41,7 @@ from bench import _processes, _report
 from labcore import data, jobs, references, trainconfig
 from labcore import spec as spec_lib
 from labcore.store import Store
+from labcore.supervisor import Supervisor, worker_env
 
 __all__ = ["main", "plain_fit"]
 
@@ -228,8 +229,8 @@ def measure(config, repeats, hook=False, progress=print):
     """Run the arms interleaved; return {arm: [result, ...]} in run order per arm."""
     home = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
     store = Store(home / "labcore.db")
-    env = jobs.worker_env(store)
-    supervisor = jobs.Supervisor(store, prewarm=False).start()
+    env = worker_env(store)
+    supervisor = Supervisor(store, prewarm=False).start()
     arms = ["plain"] + (["plain+hook"] if hook else []) + ["app"]
     results = {arm: [] for arm in arms}
     try:

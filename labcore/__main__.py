@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from labcore import data, errors, jobs, references, spec, trainconfig
+from labcore import data, device, errors, jobs, references, spec, supervisor, trainconfig
 from labcore.kinds import KINDS
 from labcore.store import Store
 
@@ -158,9 +158,12 @@ def _cmd_run(args):
     title = args.title or f"{args.kind} · {args.preset or args.spec or 'default'} (CLI)"
     run_id = jobs.submit(store, args.kind, config, owner=CLI_OWNER, title=title)
     print(f"run #{run_id} queued in {store.path}", flush=True)
-    # The same worker the app's supervisor starts; if a server's supervisor
-    # claims the run first, this worker exits and we follow the run anyway.
-    worker = subprocess.Popen(jobs.worker_command(store, run_id), env=jobs.worker_env(store))
+    # The same worker the app's supervisor starts, recording the run under
+    # the same queue name, so a server's supervisor starts nothing beside it;
+    # if that supervisor claims the run first, this worker exits and we
+    # follow the run anyway.
+    queue = device.queue_name(device.probe())
+    worker = subprocess.Popen(supervisor.worker_command(store, run_id, queue), env=supervisor.worker_env(store))
     run = follow(store, run_id, worker)
     print(f"run #{run.id} {run.status}" + (f": {run.error}" if run.error else ""))
     if run.result:

@@ -6,7 +6,8 @@ subprocess has a timeout, and any failure gives a CPU description with the
 reason, so the sidebar never hangs. A GPU is reported only when `nvidia-smi`
 names one *and* the Keras backend sees it (for TensorFlow, when Keras cannot
 list devices, `nvidia-smi` alone decides). `describe()` turns a probe into
-the sidebar's one line.
+the sidebar's one line, and `queue_name()` into the name of the run queue
+that the workers on that device serve.
 
 Keras-free in the calling process.
 """
@@ -21,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["describe", "probe"]
+__all__ = ["describe", "probe", "queue_name"]
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _NVIDIA_SMI_TIMEOUT_S = 10.0
@@ -74,6 +75,23 @@ def describe(probed):
         return f"GPU · {probed.get('name', 'unknown GPU')} ({probed.get('backend', '?')})"
     cores = probed.get("cores") or 1
     return f"CPU · {cores} core{'s' if cores != 1 else ''} · {probed.get('name', 'unknown CPU')}"
+
+
+def queue_name(probed):
+    """The name of the queue whose runs train on the probed device: "gpu" or "cpu".
+
+    The app's supervisor and the CLI's worker both record their runs under
+    this name, so the supervisor sees a run the CLI started on the same
+    device and starts none beside it (`Store.claim_next`: one running run
+    per name).
+
+    Args:
+        probed: dict, as returned by `probe()`.
+
+    Returns:
+        str, "gpu" when the workers train on a GPU, else "cpu".
+    """
+    return "gpu" if probed.get("device") == "GPU" else "cpu"
 
 
 def _detect():

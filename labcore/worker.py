@@ -2,7 +2,7 @@
 
 Runs one run of the store in its own process, so that Keras and its memory
 live and die with the run (DESIGN.md rules 1 and 2). The supervisor
-(`labcore.jobs`) claims the run and starts this module with `--claimed`;
+(`labcore.supervisor`) claims the run and starts this module with `--claimed`;
 called by hand (the CLI) on a queued run, the worker claims the run itself,
 and it refuses a run that is already running, so one run never gets two
 workers.

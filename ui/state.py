@@ -1,10 +1,11 @@
 """Process-wide resources and per-browser identity.
 
-The store, the job supervisor and the device probe are made once per server
-process (`st.cache_resource`) and shared by every browser session. Each
-browser gets an owner token kept in the URL (`?owner=...`), which survives
-refreshes and page switches where `st.session_state` does not. The token is
-a capability, not a login: whoever has the URL acts as its owner.
+The store, the device probe and the job supervisor of the probed device are
+made once per server process (`st.cache_resource`) and shared by every
+browser session. Each browser gets an owner token kept in the URL
+(`?owner=...`), which survives refreshes and page switches where
+`st.session_state` does not. The token is a capability, not a login: whoever
+has the URL acts as its owner.
 
 Instructor mode is on when the server was started with a token in
 LABCORE_INSTRUCTOR_TOKEN, or in the file LABCORE_INSTRUCTOR_TOKEN_FILE
@@ -18,7 +19,7 @@ import secrets
 
 import streamlit as st
 
-from labcore import device, jobs, store
+from labcore import device, store, supervisor
 
 __all__ = ["get_store", "get_supervisor", "device_probe", "owner", "is_instructor", "instructor_token",
            "unlock_instructor", "lock_instructor", "keep_owner_in_url", "INSTRUCTOR_KEY"]
@@ -34,15 +35,19 @@ def get_store():
 
 @st.cache_resource
 def get_supervisor():
-    """The job supervisor: a thread that starts one worker process at a time.
+    """The job supervisor, a thread that starts one worker process at a time, as a Future.
 
-    It keeps a pre-warmed spare worker (Keras already imported) unless
-    LABCORE_PREWARM=0, trading ~0.5 GB of idle memory for a start in about a
-    second instead of 5-9 s.
+    It serves the queue named after the device the probe finds
+    (`device.queue_name`: "gpu" or "cpu", as the CLI names it), so it is made
+    and started on the probe's thread once the probe is done; page loads
+    never wait for it. It keeps a pre-warmed spare worker (Keras already
+    imported) unless LABCORE_PREWARM=0, trading ~0.5 GB of idle memory for a
+    start in about a second instead of 5-9 s.
     """
-    supervisor = jobs.Supervisor(get_store().path, prewarm=os.environ.get("LABCORE_PREWARM", "1") != "0")
-    supervisor.start()
-    return supervisor
+    store_path, probed = get_store().path, _probe_future()
+    prewarm = os.environ.get("LABCORE_PREWARM", "1") != "0"
+    return _probe_pool().submit(lambda: supervisor.Supervisor(
+        store_path, device=device.queue_name(probed.result()), prewarm=prewarm).start())
 
 
 @st.cache_resource

@@ -6,7 +6,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labcore import jobs
+from labcore import jobs, supervisor
 from labcore.labs import autoencoder as lab
 from labcore.store import TERMINAL_STATUSES, Store
 
@@ -23,7 +23,7 @@ def tiny_run():
     # If an app's supervisor in this process claims the run first, this
     # worker exits at once and the supervisor's worker runs it: wait for the
     # run, not for the process. Generous: tiny takes seconds, on a busy CPU more.
-    subprocess.run(jobs.worker_command(store, run_id), env=jobs.worker_env(store), timeout=300,
+    subprocess.run(supervisor.worker_command(store, run_id), env=supervisor.worker_env(store), timeout=300,
                    check=False, capture_output=True)
     deadline = time.monotonic() + 300
     while store.get_run(run_id).status not in TERMINAL_STATUSES and time.monotonic() < deadline:

@@ -323,16 +323,3 @@ def set_number(page, label, value):
     box.press("Enter")
     wait_rerun(page)
     expect(box).to_have_value(str(value))
-
-
-def wait_for_status(store, run_id, statuses, timeout_s):
-    """Poll the store until the run's status is one of `statuses`; return the run."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        run = store.get_run(run_id)
-        if run is not None and run.status in statuses:
-            return run
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run #{run_id} is {run.status if run else 'gone'}, "
-                                 f"not {statuses}, after {timeout_s} s")
-        time.sleep(0.2)

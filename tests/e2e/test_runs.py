@@ -11,19 +11,15 @@ import time
 
 import pytest
 
-from labcore import jobs
+from tests.support import submit_sleep, wait_for_status
 
-from .conftest import MAIN, expect, open_page, page_url, report, screenshot, wait_for_status, wait_rerun
+from .conftest import MAIN, expect, open_page, page_url, report, screenshot, wait_rerun
 
 GRID = f"{MAIN} [data-testid='stDataFrame']"
 # Glide data grid geometry (Streamlit 1.67 defaults): a 35 px header and
 # 35 px rows; the row-selection checkboxes fill a narrow first column.
 ROW_HEIGHT = 35
 CHECKBOX_X = 18
-
-
-def _submit_sleep(store, owner, **config):
-    return jobs.submit(store, "sleep", config, owner=owner, title=f"test job, {config['epochs']} epochs")
 
 
 def _select_rows(page, run_ids):
@@ -65,9 +61,8 @@ def runs(browser, server, store):
     finally:
         context.close()
     return {
-        "short": [_submit_sleep(store, "cli", epochs=3, seconds_per_epoch=0.05),
-                  _submit_sleep(store, "cli", epochs=4, seconds_per_epoch=0.05)],
-        "long": _submit_sleep(store, "e2e-cancel", epochs=600, seconds_per_epoch=0.5),  # 5 min unless cancelled
+        "short": [submit_sleep(store, "cli", epochs=3), submit_sleep(store, "cli", epochs=4)],
+        "long": submit_sleep(store, "e2e-cancel", epochs=600, seconds_per_epoch=0.5),  # 5 min unless cancelled
     }
 
 

@@ -1,7 +1,7 @@
 """Reliability fixtures: real SQLite stores, real worker and server processes, tallies.
 
 Nothing is mocked. A "server" here is what `streamlit run app.py` runs for
-jobs: a separate Python process holding a `jobs.Supervisor` on the store,
+jobs: a separate Python process holding a `Supervisor` on the store,
 so it can be killed with SIGKILL and started again like a real one.
 
 Tests carry `@pytest.mark.tally("<what>")`; at the end of the session the
@@ -17,8 +17,8 @@ import sys
 
 import pytest
 
-from labcore import jobs
 from labcore.store import Store
+from labcore.supervisor import Supervisor
 from reliability_support import ROOT, kill_workers_of
 
 TALLIES = {
@@ -33,13 +33,13 @@ TALLIES = {
 # What `streamlit run app.py` does for jobs, alone in a process.
 SERVER_CODE = """
 import resource, sys, time
-from labcore import jobs
+from labcore.supervisor import Supervisor
 if sys.argv[2] != "0":
     # An address-space limit the worker inherits: "more memory than the
     # machine has" on any machine, however large.
     limit = int(sys.argv[2])
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-jobs.Supervisor(sys.argv[1], poll_s=0.05, cancel_grace_s=0.5).start()
+Supervisor(sys.argv[1], poll_s=0.05, cancel_grace_s=0.5).start()
 time.sleep(3600)
 """
 
@@ -91,7 +91,7 @@ def supervisors(store):
     made = []
 
     def make(**options):
-        supervisor = jobs.Supervisor(store.path, **{"poll_s": 0.05, "cancel_grace_s": 0.5, **options})
+        supervisor = Supervisor(store.path, **{"poll_s": 0.05, "cancel_grace_s": 0.5, **options})
         made.append(supervisor)
         return supervisor
 

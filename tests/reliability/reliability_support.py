@@ -1,21 +1,20 @@
-"""Helpers the reliability tests share: waiting, store snapshots, tiny configs, page paths.
+"""Helpers the reliability tests share: store snapshots, tiny configs, page paths, killing workers.
 
 Kept out of conftest.py so that test modules can import them by a name no
-other test folder uses.
+other test folder uses. Queueing and waiting for runs are in `tests.support`.
 """
 
 import dataclasses
 import os
 import pathlib
 import signal
-import time
 
-from labcore import jobs, spec, trainconfig
+from labcore import spec, trainconfig
+from tests.support import OWNER
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGE_DIR = "app_pages"
-OWNER = "reliability-owner"
 # Page scripts are fast, but the first run imports pandas and Altair; a
 # loaded 2-core machine needs far more than AppTest's default 3 s.
 APPTEST_TIMEOUT_S = 60
@@ -24,36 +23,6 @@ APPTEST_TIMEOUT_S = 60
 def page(name):
     """The path of a page script relative to app.py, e.g. page("builder")."""
     return f"{PAGE_DIR}/{name}.py"
-
-
-def wait_for(condition, timeout_s=10.0, what="the condition", interval_s=0.02):
-    """Poll `condition()` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-def wait_for_status(store, run_id, statuses, timeout_s=10.0):
-    """Wait until a run has one of `statuses`; return the Run."""
-    statuses = {statuses} if isinstance(statuses, str) else set(statuses)
-
-    def reached():
-        run = store.get_run(run_id)
-        return run if run is not None and run.status in statuses else None
-
-    return wait_for(
-        reached, timeout_s,
-        f"run {run_id} to be {sorted(statuses)} (is {getattr(store.get_run(run_id), 'status', None)})",
-    )
-
-
-def submit_sleep(store, owner=OWNER, **config):
-    """Queue a `sleep` run (0.05 s epochs unless told otherwise) through jobs.submit."""
-    return jobs.submit(store, "sleep", {"seconds_per_epoch": 0.05, **config}, owner)
 
 
 def finished_run(store, owner=OWNER, epochs=3):

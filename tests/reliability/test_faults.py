@@ -16,8 +16,8 @@ import pytest
 
 from labcore import jobs, spec
 from labcore.worker import _one_line
-from reliability_support import (OWNER, finished_run, snapshot, submit_sleep, tiny_train_config, wait_for,
-                                 wait_for_status)
+from reliability_support import finished_run, snapshot, tiny_train_config
+from tests.support import OWNER, submit_sleep, wait_for, wait_for_status
 
 # How long a fault may take to show in the store: the supervisor polls its
 # worker every 0.05 s here (0.2 s in the app).

@@ -50,3 +50,14 @@ def test_describe_words_cpu_and_gpu_probes():
         "cores": 16, "note": None,
     }
     assert device.describe(gpu) == "GPU · NVIDIA H100 80GB HBM3 (jax)"
+
+
+def test_queue_is_named_after_the_probed_device_kind():
+    # The app's supervisor and the CLI's worker name their queue this way: a
+    # GPU probe must give "gpu", anything else (a failed probe too) "cpu".
+    gpu = {"backend": "jax", "device": "GPU", "name": "NVIDIA H200", "cores": 16, "note": None}
+    cpu = {"backend": "tensorflow", "device": "CPU", "name": "Intel Xeon Processor", "cores": 2,
+           "note": "The device probe failed (exit code 1: boom); assuming the CPU."}
+    assert device.queue_name(gpu) == "gpu"
+    assert device.queue_name(cpu) == "cpu"
+    assert device.queue_name(device.probe(timeout_s=0.001)) == "cpu"

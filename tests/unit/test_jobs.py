@@ -1,4 +1,4 @@
-"""labcore.jobs, labcore.worker, labcore.kinds and labcore.reporting with real worker processes.
+"""labcore.jobs, labcore.supervisor, labcore.worker, labcore.kinds and labcore.reporting with real worker processes.
 
 Every run here is of the Keras-free `sleep` kind, with epochs of 0.05-0.1 s,
 so that a whole queue takes about a second. Tests run from a temporary
@@ -14,33 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from labcore import jobs, kinds
+from labcore import device, jobs, kinds
 from labcore.errors import ConfigError, PermissionDenied
 from labcore.reporting import Cancelled, ConsoleReporter, StoreReporter
 from labcore.store import Store
+from labcore.supervisor import Supervisor
+from tests.support import OWNER, submit_sleep, wait_for, wait_for_status
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OWNER = "session-a"
-
-
-def wait_for(condition, timeout_s=10.0, what="the condition"):
-    """Poll `condition()` until it returns something truthy; return it."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-def wait_for_status(store, run_id, statuses, timeout_s=10.0):
-    statuses = {statuses} if isinstance(statuses, str) else set(statuses)
-    return wait_for(
-        lambda: (run := store.get_run(run_id)).status in statuses and run,
-        timeout_s,
-        f"run {run_id} to be {sorted(statuses)} (is {store.get_run(run_id).status})",
-    )
 
 
 @pytest.fixture
@@ -56,7 +37,7 @@ def supervisors(store):
 
     def make(store_or_path=store, **options):
         options = {"poll_s": 0.05, "cancel_grace_s": 0.5, **options}
-        supervisor = jobs.Supervisor(store_or_path, **options)
+        supervisor = Supervisor(store_or_path, **options)
         made.append(supervisor)
         return supervisor
 
@@ -66,10 +47,6 @@ def supervisors(store):
         state = supervisor.state()
         if state.worker_alive:
             os.killpg(state.pid, signal.SIGKILL)
-
-
-def submit_sleep(store, **config):
-    return jobs.submit(store, "sleep", {"seconds_per_epoch": 0.05, **config}, OWNER)
 
 
 def test_submitted_run_goes_from_queued_to_running_to_done_with_metrics(store, supervisors):
@@ -87,6 +64,14 @@ def test_submitted_run_goes_from_queued_to_running_to_done_with_metrics(store, s
     assert epochs == [("train", 1), ("train", 2), ("train", 3)]
     assert store.metrics(run_id)[-1].values == {"loss": pytest.approx(1 / 3), "accuracy": 0.75}
     assert f"run {run_id} (sleep) on cpu" in store.log_path(run_id).read_text()
+
+
+def test_supervisor_of_a_gpu_queue_records_its_runs_on_gpu(store, supervisors):
+    run_id = submit_sleep(store, epochs=1)
+    supervisors(device=device.queue_name({"device": "GPU"})).start()
+    run = wait_for_status(store, run_id, "done")
+    assert run.device == "gpu"
+    assert f"run {run_id} (sleep) on gpu" in store.log_path(run_id).read_text()
 
 
 def test_runs_start_in_submission_order_one_at_a_time(store, supervisors):
@@ -304,8 +289,8 @@ def test_sleep_kind_raises_cancelled_when_asked(store):
 def test_queue_modules_import_neither_keras_nor_tensorflow():
     script = (
         "import sys\n"
-        "import labcore.device, labcore.home, labcore.jobs, labcore.kinds\n"
-        "import labcore.reporting, labcore.store, labcore.worker\n"
+        "import labcore.device, labcore.home, labcore.jobs, labcore.kinds, labcore.processes\n"
+        "import labcore.reporting, labcore.store, labcore.supervisor, labcore.worker\n"
         "print(sorted(set(sys.modules) & {'keras', 'tensorflow', 'jax', 'torch'}))\n"
     )
     completed = subprocess.run(

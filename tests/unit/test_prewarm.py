@@ -1,27 +1,24 @@
 """The pre-warmed spare worker: it takes the next run, then a new spare replaces it."""
 
+import functools
 import os
 import time
 
 import pytest
 
 from labcore import jobs
+from labcore.processes import pid_alive
 from labcore.store import Store
+from labcore.supervisor import Supervisor
+from tests.support import wait_for
 
-
-def _wait(condition, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+# A spare imports Keras before it is ready: seconds, far more on a loaded machine.
+_wait = functools.partial(wait_for, timeout_s=60.0)
 
 
 @pytest.fixture
 def supervisor(tmp_path):
-    sup = jobs.Supervisor(Store(tmp_path / "runs.db"), poll_s=0.05, prewarm=True).start()
+    sup = Supervisor(Store(tmp_path / "runs.db"), poll_s=0.05, prewarm=True).start()
     yield sup
     sup.stop()
 
@@ -60,6 +57,6 @@ def test_no_spare_is_started_while_a_run_trains(supervisor):
 def test_stopping_the_supervisor_ends_the_spare(supervisor):
     spare = _wait(lambda: supervisor.state().spare_pid)
     supervisor.stop()
-    _wait(lambda: not jobs.pid_alive(spare), timeout_s=10)
+    _wait(lambda: not pid_alive(spare), timeout_s=10)
     with pytest.raises(ProcessLookupError):
         os.kill(spare, 0)

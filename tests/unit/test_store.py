@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from labcore.errors import LabError, PermissionDenied
-from labcore.jobs import pid_alive
+from labcore.processes import pid_alive
 from labcore.store import SCHEMA_VERSION, Store, StoreVersionError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
