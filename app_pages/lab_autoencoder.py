@@ -6,16 +6,18 @@ bottleneck (sliders with the compression ratio and parameter count counted
 live in pure Python), the classifier head, one Run button, then each step's
 stored results as the worker produces them. Results come from the store
 (this browser's latest `autoencoder` run), so a refresh loses nothing; the
-recipe and every number's shaping live in `labcore.labs.autoencoder`.
+recipe and the rows live in `labcore.labs.autoencoder.recipe`, the charts and
+sentences in its `views`.
 """
 
 import dataclasses
 
 import streamlit as st
 
-from labcore import data, slides, viz
+from labcore import data, slides
 from labcore.images import channels_grid, image_grid
-from labcore.labs import autoencoder as lab
+from labcore.labs.autoencoder import recipe, views
+from labcore.labs.autoencoder.config import CLASSIFIERS, PRESET_NOTES, PRESETS, Config
 from ui import lab as lab_ui
 from ui import runs, spec_widgets, state
 
@@ -25,16 +27,11 @@ st.markdown(slides.lead("lab_autoencoder"))
 
 st.markdown("## Why an autoencoder")
 st.markdown(text["Why an autoencoder"])
-preset, config = lab_ui.preset_picker(lab.PRESETS, key="ae_preset", notes=lab.PRESET_NOTES)
+preset, config = lab_ui.preset_picker(PRESETS, key="ae_preset", notes=PRESET_NOTES)
 info = data.DATASETS[config.dataset]
 # The fields below start from the chosen preset: their keys carry its name,
 # so picking another preset resets them to its values.
 keyed = f"ae_{preset}"
-
-
-def _shape(shape):
-    return " x ".join(map(str, shape))
-
 
 # -- the bottleneck: sliders, and what they do to sizes and parameters --
 st.markdown("## What the bottleneck forces")
@@ -47,30 +44,26 @@ channels = right.select_slider(
     "channels of the code", options=[1, 2, 4, 8, 16, 32, 64, 128], value=config.latent_channels,
     key=f"{keyed}_channels", help="The last stage's filters: how many features each code pixel holds.")
 config = dataclasses.replace(config, stages=stages, latent_channels=channels)
-sizes = lab.bottleneck(config)
+sizes = recipe.bottleneck(config)
 a, b, c, d = st.columns(4)
-a.metric("input (padded)", _shape(sizes["input_shape"]), f"{sizes['input_size']:,} values",
-         delta_color="off", delta_arrow="off")
-b.metric("code", _shape(sizes["code_shape"]), f"{sizes['code_size']:,} values",
+a.metric("input (padded)", views.shape_text(sizes["input_shape"]),
+         f"{sizes['input_size']:,} values", delta_color="off", delta_arrow="off")
+b.metric("code", views.shape_text(sizes["code_shape"]), f"{sizes['code_size']:,} values",
          delta_color="off", delta_arrow="off")
 c.metric("compression ratio", f"{sizes['compression_ratio']:.1f}x")
 d.metric("autoencoder parameters", f"{sizes['autoencoder_params']:,}")
-lab_ui.compare_caption(
-    lab.ORIGINAL["compression"],
-    f"{_shape(sizes['input_shape'])} = {sizes['input_size']:,} values reduced to a "
-    f"{_shape(sizes['code_shape'])} code of {sizes['code_size']:,} "
-    f"({sizes['compression_ratio']:.1f}x), with these settings.",
-    config.dataset)
+lab_ui.compare_caption(views.ORIGINAL["compression"], views.compression_text(sizes),
+                       config.dataset)
 
 # -- the classifier head that reads the codes --
 st.markdown("## A classifier that suits a 4x4 code")
 st.markdown(text["A classifier that suits a 4x4 code"])
-heads = list(lab.CLASSIFIERS)
+heads = list(CLASSIFIERS)
 for column, name in zip(st.columns(len(heads)), heads):
     with column:
-        st.markdown(f"**{name}**: {lab.CLASSIFIERS[name]}")
-        head = lab.classifier_spec(dataclasses.replace(config, classifier=name),
-                                   sizes["code_shape"], info.n_classes)
+        st.markdown(f"**{name}**: {CLASSIFIERS[name]}")
+        head = recipe.classifier_spec(dataclasses.replace(config, classifier=name),
+                                      sizes["code_shape"], info.n_classes)
         spec_widgets.summary(head, key=f"ae_head_{name}", chart=False)
 left, right = st.columns(2)
 classifier = left.radio("Classifier head to train", heads, index=heads.index(config.classifier),
@@ -83,13 +76,14 @@ config = dataclasses.replace(config, classifier=classifier, fine_tune=fine_tune)
 # -- one action --
 st.markdown("## Train")
 st.markdown(text["Train"])
-problems = lab.problems(config.to_dict())
+problems = recipe.problems(config.to_dict())
 if problems:
     st.error("These settings cannot run:\n\n" + "\n".join(f"- {p}" for p in problems))
 lab_ui.run_button(
     "autoencoder", config, key="ae_run", disabled=bool(problems),
     label="Train the autoencoder, then both classifiers",
-    title=f"AutoEncoder · {preset} · code {_shape(sizes['code_shape'])} · {config.classifier}")
+    title=f"AutoEncoder · {preset} · code {views.shape_text(sizes['code_shape'])} · "
+          f"{config.classifier}")
 
 
 # -- results, step by step, from the store --
@@ -113,14 +107,14 @@ def _reconstructions(run, metric_rows):
     if latest is None and before is None:
         _pending("Reconstructions")
         return
-    epochs = lab.curve_rows(metric_rows, series=("autoencoder",))
-    settings = lab.Config.from_dict(run.config)
+    epochs = recipe.curve_rows(metric_rows, series=("autoencoder",))
+    settings = Config.from_dict(run.config)
     total = settings.ae_warmup_epochs + settings.ae_epochs
     if before is not None:
         st.image(before, caption="before training (random weights)")
     if latest is not None:
         st.image(latest, caption=f"after epoch {len(epochs)} of {total}")
-    chart = viz.curves_chart(epochs, metric="loss", title="autoencoder loss (MSE) per epoch")
+    chart = views.loss_chart(epochs)
     if chart is not None:
         st.altair_chart(chart, width="stretch")
     result = run.result
@@ -135,19 +129,13 @@ def _reconstructions(run, metric_rows):
              f"10% of images below {quality['psnr_db_p10']:.1f} dB", delta_color="off",
              delta_arrow="off")
     c.metric("compression ratio", f"{result['compression_ratio']:.1f}x",
-             f"{_shape(result['input_shape'])} -> {_shape(result['code_shape'])}", delta_color="off",
-             delta_arrow="off")
+             f"{views.shape_text(result['input_shape'])} -> "
+             f"{views.shape_text(result['code_shape'])}", delta_color="off", delta_arrow="off")
     psnr = _artifact(run, "psnr_per_image.npy")
     if psnr is not None:
-        st.altair_chart(viz.bar_chart(lab.histogram_rows(psnr), "PSNR (dB)", "images",
-                                      f"PSNR of the {quality['images']:,} held-out images"),
-                        width="stretch")
-    lab_ui.compare_caption(
-        lab.ORIGINAL["autoencoder"],
-        f"MSE {quality['mse_mean']:.4f} (untrained: {trained['mse_before_training']:.4f}), PSNR "
-        f"{quality['psnr_db_mean']:.1f} dB on {quality['images']:,} test images after "
-        f"{trained['epochs']} epochs in {trained['seconds']:.0f} s on this machine.",
-        run.config["dataset"])
+        st.altair_chart(views.psnr_chart(psnr, quality["images"]), width="stretch")
+    lab_ui.compare_caption(views.ORIGINAL["autoencoder"], views.reconstruction_text(result),
+                           run.config["dataset"])
 
 
 def _codes(run):
@@ -161,8 +149,8 @@ def _codes(run):
     for column, image, code, name in zip(st.columns(3), images, codes, names):
         with column:
             st.image(image_grid([[image]], scale=3), caption=name)
-            st.image(channels_grid(code), caption=f"its {_shape(code.shape)} code, "
-                                                      f"one tile per channel")
+            st.image(channels_grid(code), caption=f"its {views.shape_text(code.shape)} code, "
+                                                  f"one tile per channel")
 
 
 def _speed(run):
@@ -173,33 +161,26 @@ def _speed(run):
         _pending("The raw-vs-encoded comparison")
         return
     dataset = run.config["dataset"]
-    st.markdown(lab.speed_up_sentence(result, lab_ui.dataset_title(dataset)))
+    st.markdown(views.speed_up_sentence(result, lab_ui.dataset_title(dataset)))
     left, right = st.columns([3, 2])
-    left.dataframe(lab.comparison_rows(result), hide_index=True, width="stretch")
-    right.altair_chart(viz.bar_chart(lab.timing_rows(result), "classifier", "seconds per epoch",
-                                     "seconds per epoch (steady state)", y_format=".2f"),
-                       width="stretch")
+    left.dataframe(views.comparison_rows(result), hide_index=True, width="stretch")
+    right.altair_chart(views.timing_chart(result), width="stretch")
     st.caption(f"Timing: {result['timing']}. Encoding: {result['encoding']['what']}.")
-    lab_ui.compare_caption(
-        lab.ORIGINAL["speed"],
-        f"{lab.times_faster(result['speed_up'])} per epoch on codes "
-        f"({lab.times_faster(result['speed_up_including_encoding'])} counting the encoding pass).",
-        dataset)
+    lab_ui.compare_caption(views.ORIGINAL["speed"], views.speed_text(result), dataset)
 
 
 def _overfitting(run, metric_rows):
     st.markdown("## Why it overfits")
     st.markdown(text["Why it overfits"])
     result = run.result
-    chart = viz.curves_chart(lab.curve_rows(metric_rows), metric="accuracy",
-                             title="accuracy per epoch: training (solid), validation (dashed)")
+    chart = views.accuracy_chart(metric_rows)
     if chart is None:
         _pending("Accuracy curves")
         return
     st.altair_chart(chart, width="stretch")
     if "encoded" not in result:
         return
-    lab_ui.compare_caption(lab.ORIGINAL["accuracy"], lab.overfitting_text(result),
+    lab_ui.compare_caption(views.ORIGINAL["accuracy"], views.overfitting_text(result),
                            run.config["dataset"])
 
 
@@ -212,12 +193,7 @@ def _fine_tuned(run):
     if "fine_tune" not in result:
         _pending("The fine-tuned classifier")
         return
-    tuned, raw = result["fine_tune"], result["raw"]
-    st.markdown(
-        f"Starting from the trained encoder, the classifier on pixels reached "
-        f"**{100 * tuned['test_accuracy']:.1f}%** test accuracy, against "
-        f"{100 * raw['test_accuracy']:.1f}% from random weights, in the same "
-        f"{tuned['epochs']} epochs (its row and curve are in the table and chart above).")
+    st.markdown(views.fine_tune_sentence(result))
 
 
 def show_results(run):

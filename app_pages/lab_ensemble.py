@@ -4,9 +4,10 @@ The page reads like the slides: why members disagree (then the preset, N,
 bagging and Run), why averaging helps (the vote strip and the agreement
 matrix), when it stops helping (accuracy as N grows), and the cost (the
 variants' accuracy against parameters and training time). Every number is
-computed by `labcore.labs.ensemble` from the run's stored predictions, so
-the voting rule and the variant can change without training again; this
-browser's latest run is found in the store, so a refresh loses nothing.
+computed by `labcore.labs.ensemble.recipe` from the run's stored
+predictions, and drawn by its `views`, so the voting rule and the variant
+can change without training again; this browser's latest run is found in
+the store, so a refresh loses nothing.
 """
 
 import dataclasses
@@ -16,7 +17,8 @@ import streamlit as st
 
 from labcore import data, slides, viz
 from labcore.errors import DataError
-from labcore.labs import ensemble
+from labcore.labs.ensemble import config as lab_config
+from labcore.labs.ensemble import recipe, views
 from ui import lab, runs, state
 
 STRIP_LENGTH = 8
@@ -30,8 +32,8 @@ st.markdown("## Why instances of the same model disagree")
 st.markdown(text["Why instances of the same model disagree"])
 
 # -- the run: a preset, then the two fields this lab teaches --
-preset, config = lab.preset_picker(ensemble.PRESETS, key="ensemble_preset", notes=ensemble.PRESET_NOTES)
-members_range = ensemble.RANGES["n_members"]
+preset, config = lab.preset_picker(lab_config.PRESETS, key="ensemble_preset", notes=lab_config.PRESET_NOTES)
+members_range = lab_config.RANGES["n_members"]
 left, right = st.columns(2)
 n_members = left.slider("members N", int(members_range.lo), int(members_range.hi), config.n_members,
                         key=f"ensemble_members_{preset}",
@@ -39,7 +41,7 @@ n_members = left.slider("members N", int(members_range.lo), int(members_range.hi
 bagging = right.toggle("bagging: each member trains on its own bootstrap resample", config.bagging,
                        key=f"ensemble_bagging_{preset}")
 config = dataclasses.replace(config, n_members=n_members, bagging=bagging)
-found = ensemble.problems(config.to_dict())
+found = recipe.problems(config.to_dict())
 for message in found:
     st.warning(message)
 extra = f", {config.n_heads} heads" + (" + stacking" if config.stacking else "") if config.n_heads else ""
@@ -53,7 +55,7 @@ def _members(run, member_votes, n_test):
     for number, (column, value) in enumerate(zip(st.columns(len(accuracies)), accuracies), start=1):
         column.metric(f"member {number}", f"{value:.2%}",
                       f"{100 * (value - member_votes['mean_member']):+.2f} points vs the mean", delta_color="off")
-    lab.compare_caption(f"{ensemble.ORIGINAL['member']}; {ensemble.ORIGINAL['spread']}.",
+    lab.compare_caption(f"{views.ORIGINAL['member']}; {views.ORIGINAL['spread']}.",
                         f"{len(accuracies)} members, {', '.join(f'{a:.2%}' for a in accuracies)}: "
                         f"a spread of {100 * member_votes['spread']:.2f} points on {n_test:,} test images.",
                         run.config["dataset"])
@@ -72,17 +74,17 @@ def _thumbnails(dataset, labels):
 
 def _vote_strip(probabilities, labels, rule, weights, class_names, images):
     """The filter, then a strip of test images with each voter's bar."""
-    flags = ensemble.vote_flags(probabilities, labels, rule, weights)
+    flags = recipe.vote_flags(probabilities, labels, rule, weights)
     left, right = st.columns([3, 1])
-    show = left.radio("Show", list(ensemble.FILTERS), horizontal=True, key="ensemble_filter",
-                      format_func=lambda f: f"{ensemble.FILTERS[f]} ({int(flags[f].sum()):,})")
+    show = left.radio("Show", list(lab_config.FILTERS), horizontal=True, key="ensemble_filter",
+                      format_func=lambda f: f"{lab_config.FILTERS[f]} ({int(flags[f].sum()):,})")
     n_shown = int(flags[show].sum())
     start = right.number_input("from image", 0, max(n_shown - 1, 0), 0, STRIP_LENGTH,
                                key=f"ensemble_start_{show}")
-    strip = ensemble.vote_strip(probabilities, labels, rule, weights, show=show, start=int(start),
+    strip = recipe.vote_strip(probabilities, labels, rule, weights, show=show, start=int(start),
                                 limit=STRIP_LENGTH)
     if not strip:
-        st.info(f"No test image fits \"{ensemble.FILTERS[show]}\" with this rule.")
+        st.info(f"No test image fits \"{lab_config.FILTERS[show]}\" with this rule.")
         return
     for first in range(0, len(strip), STRIP_COLUMNS):
         for column, image in zip(st.columns(STRIP_COLUMNS), strip[first:first + STRIP_COLUMNS]):
@@ -94,7 +96,7 @@ def _vote_strip(probabilities, labels, rule, weights, class_names, images):
                                                  ("ensemble wrong", image["wrong"])) if flag]
                 st.caption(f"test image {image['index']} · true: **{class_names[image['label']]}**"
                            + (f"  \n{' · '.join(marks)}" if marks else ""))
-                st.altair_chart(ensemble.vote_chart(image, class_names), width="stretch")
+                st.altair_chart(views.vote_chart(image, class_names), width="stretch")
     if images is None:
         st.caption("Thumbnails are not shown: this run's test set is not on this server's disk.")
 
@@ -112,13 +114,13 @@ def _results(run):
     # The artifact is written just before the result, so it may hold one member more.
     member_probabilities = store.read_artifact(run.id, "member_probabilities")[:len(result["members"])]
     member_val_accuracies = [m["val_accuracy"] for m in result["members"]]
-    _members(run, ensemble.summarize_votes(member_probabilities, labels, member_val_accuracies), len(labels))
+    _members(run, recipe.summarize_votes(member_probabilities, labels, member_val_accuracies), len(labels))
 
     variants = {"members": f"inter-model: the {len(result['members'])} members"}
     if result.get("heads"):
         variants["heads"] = f"intra-model: one trunk, {result['heads']['n_heads']} heads"
     left, right = st.columns(2)
-    rule = left.radio("Voting rule", list(ensemble.RULES), format_func=ensemble.RULES.get,
+    rule = left.radio("Voting rule", list(lab_config.RULES), format_func=lab_config.RULES.get,
                       key="ensemble_rule")
     variant = right.radio("Variant", list(variants), format_func=variants.get, key="ensemble_variant")
     if variant == "heads":
@@ -130,7 +132,7 @@ def _results(run):
     if len(probabilities) < 2:
         st.caption("Votes appear once a second member has trained.")
         return
-    votes = ensemble.summarize_votes(probabilities, labels, val_accuracies)
+    votes = recipe.summarize_votes(probabilities, labels, val_accuracies)
     weights = votes["weights"]
     gain = votes["rules"][rule]
     a, b, c = st.columns(3)
@@ -139,8 +141,8 @@ def _results(run):
              f"best {voter}: {votes['best_member']:.2%}", delta_color="off", delta_arrow="off")
     c.metric(f"vs the mean {voter}", f"{100 * gain['gain_over_mean']:+.2f} points",
              f"mean {voter}: {votes['mean_member']:.2%}", delta_color="off", delta_arrow="off")
-    lab.compare_caption(ensemble.ORIGINAL["gain"] if variant == "members" else ensemble.ORIGINAL["heads"],
-                        f"{ensemble.RULES[rule]}: {gain['accuracy']:.2%}, "
+    lab.compare_caption(views.ORIGINAL["gain"] if variant == "members" else views.ORIGINAL["heads"],
+                        f"{lab_config.RULES[rule]}: {gain['accuracy']:.2%}, "
                         f"{100 * gain['gain_over_best']:+.2f} points over the best {voter} and "
                         f"{100 * gain['gain_over_mean']:+.2f} over the mean {voter}.",
                         run.config["dataset"])
@@ -149,9 +151,9 @@ def _results(run):
     st.markdown(text["Why averaging helps"])
     _vote_strip(probabilities, labels, rule, weights, info.class_names,
                 _thumbnails(run.config["dataset"], labels))
-    matrices = ensemble.agreement(probabilities, labels)
-    st.altair_chart(ensemble.agreement_chart(matrices), width="content")
-    lab.compare_caption(ensemble.ORIGINAL["agreement"],
+    matrices = recipe.agreement(probabilities, labels)
+    st.altair_chart(views.agreement_chart(matrices), width="content")
+    lab.compare_caption(views.ORIGINAL["agreement"],
                         f"two {voter}s agree on {matrices['mean_agree']:.1%} of the test images on average, "
                         f"and give the same wrong class on {matrices['mean_same_error']:.1%} of the images "
                         "both get wrong.",
@@ -159,11 +161,11 @@ def _results(run):
 
     st.markdown("## When it stops helping")
     st.markdown(text["When it stops helping"])
-    st.altair_chart(ensemble.accuracy_by_n_chart(votes["accuracy_by_n"], votes["best_member"]),
+    st.altair_chart(views.accuracy_by_n_chart(votes["accuracy_by_n"], votes["best_member"]),
                     width="stretch")
     by_n = votes["accuracy_by_n"][rule]
-    lab.compare_caption(ensemble.ORIGINAL["by_n"],
-                        f"{ensemble.RULES[rule]}: {' → '.join(f'{a:.2%}' for a in by_n)} "
+    lab.compare_caption(views.ORIGINAL["by_n"],
+                        f"{lab_config.RULES[rule]}: {' → '.join(f'{a:.2%}' for a in by_n)} "
                         f"for 1 to {len(by_n)} {voter}s.",
                         run.config["dataset"])
 
@@ -171,7 +173,7 @@ def _results(run):
     st.markdown(text["One trunk, K heads, and a stack"])
     st.markdown("## The cost in size and time")
     st.markdown(text["The cost in size and time"])
-    rows = ensemble.variant_rows(result, rule)
+    rows = recipe.variant_rows(result, rule)
     st.altair_chart(viz.scatter_chart(rows, x="params", y="accuracy", label="variant", size="train_seconds",
                                       title="test accuracy vs parameters (size: training seconds)",
                                       x_log=True).configure_legend(orient="bottom"),
@@ -181,11 +183,11 @@ def _results(run):
                                 "params": st.column_config.NumberColumn(format="localized"),
                                 "train_seconds": st.column_config.NumberColumn(format="%.1f s"),
                                 "inference_ms_per_image": st.column_config.NumberColumn(format="%.3f ms")})
-    lab.compare_caption(f"{ensemble.ORIGINAL['params']}; {ensemble.ORIGINAL['stacking']}; no timings.",
+    lab.compare_caption(f"{views.ORIGINAL['params']}; {views.ORIGINAL['stacking']}; no timings.",
                         "the table above (measured on this server).", run.config["dataset"])
     if run.status == "done" and result.get("votes"):
         st.markdown("#### What this run found")
-        st.markdown(ensemble.closing_note(result, rule))
+        st.markdown(views.closing_note(result, rule))
     with st.expander("Training curves"):
         runs.run_curves([run.id], metrics=("accuracy", "loss"))
 

@@ -11,8 +11,8 @@ import dataclasses
 import streamlit as st
 
 from labcore import slides, spec, viz
-from labcore.labs import regularization as lab_recipe
-from labcore.labs.regularization import PRESET_NOTES, PRESETS, STEPS
+from labcore.labs.regularization import recipe, views
+from labcore.labs.regularization.config import DECAYS, PRESET_NOTES, PRESETS, STEPS
 from ui import lab, runs, state
 
 KIND = "regularization"
@@ -38,10 +38,10 @@ subset = c.number_input("images drawn (train + validation, 0 = all)", 0, 100_000
 config = dataclasses.replace(config, epochs=int(epochs), learning_rate=float(learning_rate),
                              subset=int(subset) or None)
 # Problems of the shared recipe (an unavailable dataset, say) are shown once, here.
-shared_problems = lab_recipe.problems(config.to_dict())
+shared_problems = recipe.problems(config.to_dict())
 for message in shared_problems:
     st.warning(message)
-baseline_spec = lab_recipe.model_spec(config)
+baseline_spec = recipe.model_spec(config)
 st.caption(f"Model: {config.model} ResNet v2, groups 16/64/128 × {config.n_blocks} block(s), "
            f"{spec.count_params(baseline_spec):,} parameters, input {baseline_spec.input_shape} · "
            f"dataset: {lab.dataset_title(config.dataset)}")
@@ -50,39 +50,23 @@ st.caption(f"Model: {config.model} ResNet v2, groups 16/64/128 × {config.n_bloc
 def show_run(step, run):
     """A step's run: its curves (gap shaded), then what we measured beside what the original said."""
     result = run.result or {}
+    points = recipe.sweep_points(result) if step == "sweep" else []
     if step == "lr_range":
         rows = [row for row in state.get_store().metrics_rows([run.id]) if row["series"] == "lr_range"]
-        chart = lab_recipe.lr_range_chart(rows, result if "suggested_rate" in result else None)
+        chart = views.lr_range_chart(rows, result if "suggested_rate" in result else None)
         if chart is not None:
             st.altair_chart(chart, width="stretch")
-        measured = "still sweeping…"
-        if "suggested_rate" in result:
-            measured = (f"suggested rate {result['suggested_rate']:.1e} (lowest loss at "
-                        f"{result['min_loss_rate']:.1e}, steepest descent at "
-                        f"{result['steepest_rate']:.1e}) after {result['steps_run']} batches")
-    elif step == "sweep":
-        points = lab_recipe.sweep_points(result)
-        if points:
-            st.altair_chart(viz.scatter_chart(points, x="parameters", y="validation accuracy", label="model",
-                                              size="seconds per epoch", title="Compact models: accuracy "
-                                              "against size (point size: seconds per epoch)"),
-                            width="stretch")
-        else:
-            runs.run_curves([run.id])
-        measured = " · ".join(f"{p['model']}: {100 * p['validation accuracy']:.1f}% with "
-                              f"{p['parameters']:,} parameters, {p['seconds per epoch']:.1f} s/epoch"
-                              for p in points) or "still training…"
+    elif points:
+        st.altair_chart(viz.scatter_chart(points, x="parameters", y="validation accuracy", label="model",
+                                          size="seconds per epoch", title="Compact models: accuracy "
+                                          "against size (point size: seconds per epoch)"),
+                        width="stretch")
     else:
         runs.run_curves([run.id])
-        measured = lab_recipe.summary_text(result) or "still training…"
-        if step == "early_stopping" and result.get("best_epoch"):
-            measured += f" · the weights of epoch {result['best_epoch']} (lowest validation loss) restored"
-        if step == "overfit_batch" and "passed" in result:
-            measured += (f" on {result['n_images']} images: " +
-                         ("passed." if result["passed"] else "did NOT reach 99%, look for a bug."))
     if result.get("note"):
         st.info(result["note"])
-    lab.compare_caption(STEPS[step].expected, measured, run.config.get("dataset", config.dataset))
+    lab.compare_caption(STEPS[step].expected, views.measured_text(step, result),
+                        run.config.get("dataset", config.dataset))
 
 
 def step_block(step_config, lr_log=False, lr_curve=False):
@@ -90,9 +74,9 @@ def step_block(step_config, lr_log=False, lr_curve=False):
     step = step_config.step
     st.markdown(f"**This step, {STEPS[step].label}:** {STEPS[step].changes}")
     if lr_curve:
-        st.altair_chart(viz.lr_chart(lab_recipe.lr_curves(step_config), log=lr_log,
+        st.altair_chart(viz.lr_chart(recipe.lr_curves(step_config), log=lr_log,
                                      title="learning rate per epoch (before you run it)"), width="stretch")
-    found = lab_recipe.problems(step_config.to_dict())
+    found = recipe.problems(step_config.to_dict())
     lab.run_button(KIND, step_config, f"Regularization · {STEPS[step].label} · {preset}",
                    key=f"{prefix}_{step}_run", label=f"Run: {STEPS[step].label}", disabled=bool(found))
     for message in found:
@@ -176,7 +160,7 @@ warmup = st.number_input("warm-up epochs", 1, most_warmup, min(config.warmup_epo
                          key=f"{prefix}_warmup")
 step_block(step_of("warmup", warmup_epochs=int(warmup)), lr_curve=True)
 a, b, c = st.columns(3)
-decay = a.radio("decay", lab_recipe.DECAYS, index=lab_recipe.DECAYS.index(config.decay), horizontal=True,
+decay = a.radio("decay", DECAYS, index=DECAYS.index(config.decay), horizontal=True,
                 key=f"{prefix}_decay")
 step_every = b.number_input("step: epochs between drops", 1, 100, config.step_every,
                             key=f"{prefix}_step_every", disabled=decay != "step")
@@ -204,11 +188,11 @@ sweep_epochs = b.number_input("epochs per model", 1, 100, config.sweep_epochs, k
 step_block(step_of("sweep", sweep_blocks=tuple(sorted(sweep_blocks)), sweep_epochs=int(sweep_epochs)))
 
 section("The ladder")
-ladder = lab_recipe.ladder_rows(state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500))
+ladder = recipe.ladder_rows(state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500))
 if not ladder:
     st.info("Run a step above (the baseline first) and it appears here.")
 else:
-    st.altair_chart(lab_recipe.ladder_chart(ladder), width="stretch")
+    st.altair_chart(views.ladder_chart(ladder), width="stretch")
     percent = {"format": "percent"}
     st.dataframe(
         ladder, hide_index=True, width="stretch",

@@ -1,7 +1,7 @@
 """Labs' presets: wall time of each lab's preset through the CLI, and its accuracy.
 
-For every lab registered in `labcore.kinds.KINDS` (every kind but `sleep`
-and `train`, so labs that land later are measured too), runs
+For every lab in `labcore.labs.LABS` (so labs that land later are
+measured too), runs
 `python -m labcore run LAB --preset quick` in a fresh temporary
 `LABCORE_HOME`, timing the whole command: CLI start, the worker process and
 its Keras import, data, every fit, evaluation. Then reads the run's result
@@ -29,14 +29,13 @@ import time
 from pathlib import Path
 
 from bench import _processes, _report
-from labcore.kinds import KINDS
+from labcore.labs import LABS
 from labcore.store import Store
 
 __all__ = ["accuracies", "main"]
 
 MODULE = "bench.lab_presets"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-NOT_LABS = ("sleep", "train")
 TARGET_S = 60.0
 
 
@@ -117,14 +116,14 @@ def main(argv=None):
     """Parse arguments, run every lab's preset, report."""
     parser = _report.parser(__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="quick")
-    parser.add_argument("--labs", nargs="*", help="default: every lab in labcore.kinds.KINDS")
+    parser.add_argument("--labs", nargs="*", help="default: every lab in labcore.labs.LABS")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each lab (interleaved)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per lab run")
     parser.add_argument("--set", action="append", default=[], metavar="[LAB.]KEY=VALUE",
                         help="override a config field of every lab, or of LAB only (repeatable)")
     args = parser.parse_args(argv)
 
-    labs = args.labs or [kind for kind in KINDS if kind not in NOT_LABS]
+    labs = args.labs or list(LABS)
     load_start = _report.begin(args)
     walls = {lab: [] for lab in labs}
     last = {}
@@ -167,14 +166,8 @@ def main(argv=None):
 
 
 def _preset_summary(lab, preset):
-    """The preset's note, if the lab module gives one."""
-    import importlib
-
-    try:
-        module = importlib.import_module(f"labcore.labs.{lab}")
-        return getattr(module, "PRESET_NOTES", {}).get(preset, preset)
-    except ImportError:
-        return preset
+    """The preset's note, if the lab gives one."""
+    return getattr(LABS[lab].part("config"), "PRESET_NOTES", {}).get(preset, preset)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ Commands:
 
 import argparse
 import dataclasses
-import importlib
 import json
 import signal
 import subprocess
@@ -27,7 +26,7 @@ import sys
 import time
 
 from labcore import data, device, errors, jobs, references, spec, supervisor, trainconfig
-from labcore.kinds import KINDS
+from labcore.labs import LABS
 from labcore.store import Store
 
 __all__ = ["main"]
@@ -80,10 +79,6 @@ def _parse_overrides(pairs):
     return overrides
 
 
-def _lab_module(kind):
-    return importlib.import_module(f"labcore.labs.{kind}")
-
-
 def build_config(kind, preset=None, spec_file=None, overrides=()):
     """The config dict of a run, as the app would submit it.
 
@@ -105,13 +100,13 @@ def build_config(kind, preset=None, spec_file=None, overrides=()):
         model_spec = _load_spec(spec_file) if spec_file else spec.default_spec()
         train = trainconfig.TrainConfig.from_dict({**trainconfig.TrainConfig().to_dict(), **values})
         return {"spec": model_spec.to_dict(), "train": train.to_dict()}
-    if kind not in KINDS:
-        raise errors.ConfigError(f"kind must be one of {sorted(KINDS)}; got {kind!r}.")
-    module = _lab_module(kind)
+    if kind not in LABS:
+        raise errors.ConfigError(f"kind must be one of {sorted(['train', *LABS])}; got {kind!r}.")
+    presets = LABS[kind].part("config").PRESETS
     name = preset or "quick"
-    if name not in module.PRESETS:
-        raise errors.ConfigError(f"--preset must be one of {sorted(module.PRESETS)}; got {name!r}.")
-    config = module.PRESETS[name]
+    if name not in presets:
+        raise errors.ConfigError(f"--preset must be one of {sorted(presets)}; got {name!r}.")
+    config = presets[name]
     return type(config).from_dict({**config.to_dict(), **values}).to_dict()
 
 
@@ -211,7 +206,7 @@ def _parser():
     sub.add_parser("references", help="the original labs' models").set_defaults(func=_cmd_references)
     sub.add_parser("datasets", help="datasets and where they are found").set_defaults(func=_cmd_datasets)
     p = sub.add_parser("run", help="run a spec or a lab in a worker, printing progress")
-    p.add_argument("kind", help=f"one of: {', '.join(k for k in KINDS if k != 'sleep')}")
+    p.add_argument("kind", help=f"one of: {', '.join(['train', *LABS])}")
     p.add_argument("--preset", help="a lab's preset: tiny, quick or full (default quick)")
     p.add_argument("--step", help="the Regularization lab's step (e.g. baseline)")
     p.add_argument("--spec", help="train: a spec JSON file or reference key (default: the default spec)")

@@ -27,13 +27,12 @@ import keras
 
 from labcore.errors import SpecError, describe
 from labcore.spec import (
-    DEFAULT_MAX_PARAMS,
     dense_initializer,
     dense_l2,
     group_strides,
     stem_use_bias,
-    validate,
 )
+from labcore.spec.blocks import BLOCK_TYPES
 
 __all__ = [
     "build_block",
@@ -42,6 +41,11 @@ __all__ = [
     "build_stem",
     "build_task",
     "encoder_of",
+    "plain_block",
+    "resnet_v1_basic_block",
+    "resnet_v1_bottleneck_block",
+    "resnet_v2_basic_block",
+    "resnet_v2_bottleneck_block",
     "transfer_weights",
 ]
 
@@ -112,12 +116,14 @@ def build_stem(x, spec):
 
 # ## Blocks
 #
-# Each takes the block's input and returns its output. `projection` is True
-# for the first block of a group: its shortcut is a strided 1x1 convolution,
-# so the Add sees the same shape on both sides.
+# One builder per block type of `labcore.spec.blocks.BLOCK_TYPES`, which
+# names it. Each takes the block's input and returns its output.
+# `projection` is True for the first block of a group: its shortcut is a
+# strided 1x1 convolution, so the Add sees the same shape on both sides.
 
 
-def _plain_block(x, n_filters, strides, projection, name, hyper):
+def plain_block(x, n_filters, strides, projection, name, hyper):
+    """Conv3x3(s)-BN-ReLU, no shortcut (`projection` is ignored)."""
     x = _conv(x, n_filters, 3, strides, f"{name}_conv1", hyper)
     x = _bn(x, f"{name}_bn1", hyper)
     return _relu(x, f"{name}_relu1", hyper)
@@ -166,13 +172,10 @@ def _resnet_v2_block(x, n_filters, strides, projection, name, hyper, bottleneck)
     return keras.layers.Add(name=f"{name}_add")([shortcut, y])
 
 
-_BLOCKS = {
-    "plain": _plain_block,
-    "resnet_v1_basic": functools.partial(_resnet_v1_block, bottleneck=False),
-    "resnet_v1_bottleneck": functools.partial(_resnet_v1_block, bottleneck=True),
-    "resnet_v2_basic": functools.partial(_resnet_v2_block, bottleneck=False),
-    "resnet_v2_bottleneck": functools.partial(_resnet_v2_block, bottleneck=True),
-}
+resnet_v1_basic_block = functools.partial(_resnet_v1_block, bottleneck=False)
+resnet_v1_bottleneck_block = functools.partial(_resnet_v1_block, bottleneck=True)
+resnet_v2_basic_block = functools.partial(_resnet_v2_block, bottleneck=False)
+resnet_v2_bottleneck_block = functools.partial(_resnet_v2_block, bottleneck=True)
 
 
 def build_block(x, block, n_filters, strides, projection, name, hyper):
@@ -180,7 +183,7 @@ def build_block(x, block, n_filters, strides, projection, name, hyper):
 
     Args:
         x: KerasTensor, the block's input.
-        block: str, one of `labcore.spec.BLOCKS` (see `LearnerSpec`).
+        block: str, one of `labcore.spec.BLOCKS` (see `labcore.spec.blocks`).
         n_filters: int, the block's filters (bottlenecks output 4x).
         strides: int, the stride of the block's strided convolution.
         projection: bool, True for a group's first block: a ResNet block
@@ -193,7 +196,7 @@ def build_block(x, block, n_filters, strides, projection, name, hyper):
     Returns:
         KerasTensor, the block's output.
     """
-    return _BLOCKS[block](x, n_filters, strides, projection, name, hyper)
+    return BLOCK_TYPES[block].load_builder()(x, n_filters, strides, projection, name, hyper)
 
 
 # ## Learner
@@ -297,21 +300,18 @@ def build_task(x, spec):
 # ## Model
 
 
-def build_model(spec, max_params=DEFAULT_MAX_PARAMS):
+def build_model(spec):
     """The Keras model of a spec: image -> stem -> learner -> task.
 
     Args:
-        spec: ModelSpec.
-        max_params: int or None, the parameter budget; None = no budget.
+        spec: ModelSpec, valid (`labcore.spec.problems(spec)` is empty). A
+            run's specs were checked when it was submitted and again by its
+            worker, so the builder does not check them a third time.
 
     Returns:
         keras.Model named `spec.name`, with input "image" and a
         "learner_output" layer (see `encoder_of`).
-
-    Raises:
-        SpecError: `labcore.spec.problems` finds anything; nothing is built.
     """
-    validate(spec, max_params=max_params)
     image = keras.Input(shape=tuple(spec.input_shape), name="image")
     x = image
     if spec.hyper.input_noise > 0:

@@ -1,43 +1,51 @@
-"""The job kinds registry: what a run's `kind` means.
+"""The job kinds registry: what a run's `kind` means, and its one validation path.
 
-Each kind names, as "module:function" strings, a Keras-free validator (the
-Streamlit process calls it before queueing) and a runner (the worker calls
-it). Strings, not imports, so that importing this module imports neither
-Keras nor the runners' modules: a module is imported only when its function
-is first needed.
+Each kind names, as "module:name" strings, its config class (a
+`labcore.records.Record`), a Keras-free validator (the Streamlit process
+calls it before queueing) and a runner (the worker calls it). Strings, not
+imports, so that importing this module imports neither Keras nor the
+runners' modules: a module is imported only when its part is first needed.
 
-To add a kind, add one `Kind` to `KINDS`. Only kinds whose modules exist are
-registered. This module also holds the `sleep` kind, a Keras-free fake job
-for queue tests and load benchmarks.
+A run is validated when it is submitted (`problems_for`) and once more by
+the worker before it starts (`parse`: a stored row could have been edited);
+runners receive the parsed config and never validate again.
+
+The labs' kinds come from `labcore.labs.LABS`. This module also holds the
+`sleep` kind, a Keras-free fake job for queue tests and load benchmarks.
 """
 
+import dataclasses
 import importlib
 import os
 import time
-from dataclasses import dataclass
 
 from labcore.errors import ConfigError, describe
+from labcore.labs import LABS
+from labcore.records import Record
 from labcore.reporting import Cancelled
 
-__all__ = ["KINDS", "Kind", "load_runner", "problems_for", "problems_for_sleep", "run_sleep"]
+__all__ = ["KINDS", "Kind", "SleepConfig", "load_runner", "parse", "problems_for", "problems_for_sleep", "run_sleep"]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Kind:
     """One job kind.
 
     Args:
         name: str, the key in `KINDS` and the runs table's `kind`.
         title: str, the default title of its runs.
+        config: str, "module:Class" of its config, a `Record`.
         validate: str, "module:function"; the function takes the config dict
             and returns a list of problem messages (empty when fine). Must
             not import Keras.
-        run: str, "module:function"; the function takes (config dict,
-            reporter) and returns the result dict. May import Keras.
+        run: str, "module:function"; the function takes (parsed config,
+            reporter) and returns the result dict, which the worker stores.
+            May import Keras.
     """
 
     name: str
     title: str
+    config: str
     validate: str
     run: str
 
@@ -45,17 +53,15 @@ class Kind:
 KINDS = {
     kind.name: kind
     for kind in (
-        Kind(
-            "sleep", "Sleep (test job)",
-            validate="labcore.kinds:problems_for_sleep", run="labcore.kinds:run_sleep",
+        Kind("sleep", "Sleep (test job)", config="labcore.kinds:SleepConfig",
+             validate="labcore.kinds:problems_for_sleep", run="labcore.kinds:run_sleep"),
+        Kind("train", "Train a model", config="labcore.trainconfig:RunConfig",
+             validate="labcore.trainconfig:problems_for_run", run="labcore.training:train_run"),
+        *(
+            Kind(lab.kind, lab.title, config=lab.reference("config", "Config"),
+                 validate=lab.reference("recipe", "problems"), run=lab.reference("runner", "run"))
+            for lab in LABS.values()
         ),
-        Kind(
-            "train", "Train a model",
-            validate="labcore.trainconfig:problems_for_run", run="labcore.training:train_run",
-        ),
-        Kind("ensemble", "Ensemble", "labcore.labs.ensemble:problems", "labcore.labs.ensemble:run"),
-        Kind("autoencoder", "AutoEncoder for CNN", "labcore.labs.autoencoder:problems", "labcore.labs.autoencoder:run"),
-        Kind("regularization", "Regularization", "labcore.labs.regularization:problems", "labcore.labs.regularization:run"),
     )
 }
 
@@ -81,6 +87,25 @@ def problems_for(kind, config):
     return list(validate(config))
 
 
+def parse(kind, config):
+    """A stored config, validated and parsed for the kind's runner.
+
+    Args:
+        kind: str.
+        config: dict, as stored.
+
+    Returns:
+        the kind's config Record.
+
+    Raises:
+        ConfigError: `problems_for` found any (all listed, one per line).
+    """
+    found = problems_for(kind, config)
+    if found:
+        raise ConfigError("\n".join(found))
+    return _resolve(KINDS[kind].config).from_dict(config)
+
+
 def load_runner(kind):
     """Import and return the runner of a kind (may import Keras).
 
@@ -88,7 +113,7 @@ def load_runner(kind):
         kind: str.
 
     Returns:
-        callable(config: dict, reporter) -> dict.
+        callable(parsed config, reporter) -> dict.
 
     Raises:
         ConfigError: an unknown kind.
@@ -100,19 +125,35 @@ def load_runner(kind):
 
 
 def _resolve(reference):
-    module_name, _, function_name = reference.partition(":")
-    return getattr(importlib.import_module(module_name), function_name)
+    module_name, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module_name), name)
 
 
 # -- the sleep kind ------------------------------------------------------------
 
-_SLEEP_DEFAULTS = {
-    "epochs": 3,
-    "seconds_per_epoch": 0.1,
-    "fail_at_epoch": None,
-    "crash_at_epoch": None,
-    "ignore_cancel": False,
-}
+@dataclasses.dataclass(frozen=True)
+class SleepConfig(Record):
+    """A `sleep` run: fake epochs of sleep, with ways to fail on purpose.
+
+    Args:
+        epochs: int in [1, 100000].
+        seconds_per_epoch: float in [0, 3600].
+        fail_at_epoch: int >= 1 or None: raise RuntimeError when that epoch
+            starts.
+        crash_at_epoch: int >= 1 or None: end the process with exit code 3,
+            as a segfaulting library would.
+        ignore_cancel: bool: never look at the cancel flag, like a runner
+            stuck in one long operation, so only SIGTERM stops it.
+    """
+
+    epochs: int = 3
+    seconds_per_epoch: float = 0.1
+    fail_at_epoch: int | None = None
+    crash_at_epoch: int | None = None
+    ignore_cancel: bool = False
+
+
+_SLEEP_KEYS = sorted(field.name for field in dataclasses.fields(SleepConfig))
 # How often the sleep job looks at the cancel flag; the reporter itself reads
 # the store at most every 0.2 s.
 _CANCEL_POLL_S = 0.05
@@ -122,29 +163,21 @@ _CRASH_EXIT_CODE = 3
 def problems_for_sleep(config):
     """Validate a `sleep` config.
 
-    Keys (all optional): `epochs` (int in [1, 100000], default 3),
-    `seconds_per_epoch` (float in [0, 3600], default 0.1), `fail_at_epoch`
-    (int >= 1 or None: raise RuntimeError when that epoch starts),
-    `crash_at_epoch` (int >= 1 or None: end the process with exit code 3,
-    as a segfaulting library would), `ignore_cancel` (bool: never look at the
-    cancel flag, like a runner stuck in one long operation, so only SIGTERM
-    stops it).
-
     Args:
-        config: dict.
+        config: dict of `SleepConfig` fields, all optional.
 
     Returns:
         list of str, the problems.
     """
     found = [
-        describe("sleep config key", f"one of {sorted(_SLEEP_DEFAULTS)}", key)
+        describe("sleep config key", f"one of {_SLEEP_KEYS}", key)
         for key in config
-        if key not in _SLEEP_DEFAULTS
+        if key not in _SLEEP_KEYS
     ]
-    epochs = config.get("epochs", 3)
+    epochs = config.get("epochs", SleepConfig.epochs)
     if not _is_int(epochs) or not 1 <= epochs <= 100_000:
         found.append(describe("epochs", "an int in [1, 100000]", epochs))
-    seconds = config.get("seconds_per_epoch", 0.1)
+    seconds = config.get("seconds_per_epoch", SleepConfig.seconds_per_epoch)
     if not _is_number(seconds) or not 0 <= seconds <= 3600:
         found.append(describe("seconds_per_epoch", "a number in [0, 3600]", seconds))
     for key in ("fail_at_epoch", "crash_at_epoch"):
@@ -164,7 +197,7 @@ def run_sleep(config, reporter):
     `loss = 1/epoch` and `accuracy = 1 - 1/(epoch+1)` in the "train" series.
 
     Args:
-        config: dict, see `problems_for_sleep`.
+        config: SleepConfig.
         reporter: labcore.reporting.Reporter.
 
     Returns:
@@ -174,17 +207,16 @@ def run_sleep(config, reporter):
         Cancelled: the run was cancelled.
         RuntimeError: on purpose, when the epoch `fail_at_epoch` starts.
     """
-    settings = {**_SLEEP_DEFAULTS, **config}
-    epochs = settings["epochs"]
-    seconds_per_epoch = settings["seconds_per_epoch"]
+    epochs = config.epochs
+    seconds_per_epoch = config.seconds_per_epoch
     for epoch in range(1, epochs + 1):
-        if settings["crash_at_epoch"] == epoch:
+        if config.crash_at_epoch == epoch:
             os._exit(_CRASH_EXIT_CODE)
-        if settings["fail_at_epoch"] == epoch:
+        if config.fail_at_epoch == epoch:
             raise RuntimeError(f"the sleep job failed on purpose at epoch {epoch}")
         started = time.monotonic()
         while True:
-            if not settings["ignore_cancel"] and reporter.cancelled():
+            if not config.ignore_cancel and reporter.cancelled():
                 raise Cancelled(f"cancelled during epoch {epoch}")
             elapsed = time.monotonic() - started
             share_of_epoch = min(elapsed / seconds_per_epoch, 1.0) if seconds_per_epoch else 1.0

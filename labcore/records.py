@@ -13,9 +13,9 @@ half-edited specs and configs.
 
 import dataclasses
 
-from labcore.errors import ConfigError, describe
+from labcore.errors import ConfigError, LabError, describe
 
-__all__ = ["Record"]
+__all__ = ["Record", "check"]
 
 
 class Record:
@@ -102,3 +102,33 @@ def _read(default, value, path, error):
         raise error(describe(path, "a list", value))
     item = default[0] if default else None
     return tuple(_read(item, part, f"{path}[{index}]", error) for index, part in enumerate(value))
+
+
+def check(cls, values, ranges):
+    """Read a stored dict as `cls` and find every field outside its declared range.
+
+    What every validator starts with: the structure (`from_dict`), then
+    each declared field's range, all messages at once.
+
+    Args:
+        cls: a Record class.
+        values: the dict to read.
+        ranges: dict field name -> a declared range with
+            `problems(path, value) -> list[str]` (`labcore.spec.Range`).
+
+    Returns:
+        (record, found, refused): the record (None when the structure is
+        wrong), the list of problem messages, and the set of refused field
+        names.
+    """
+    try:
+        record = cls.from_dict(values)
+    except LabError as error:
+        return None, [str(error)], set()
+    found, refused = [], set()
+    for name, declared in ranges.items():
+        messages = declared.problems(name, getattr(record, name))
+        found += messages
+        if messages:
+            refused.add(name)
+    return record, found, refused

@@ -17,7 +17,6 @@ so that a page can draw "original vs ours".
 import dataclasses
 import math
 
-from labcore.errors import ConfigError, describe
 from labcore.records import Record
 from labcore.spec import Range
 

@@ -20,6 +20,7 @@ __all__ = [
     "GPU_BATCH_SIZE",
     "OPTIMIZERS",
     "RANGES",
+    "RunConfig",
     "TrainConfig",
     "default_batch_size",
     "load_options",
@@ -108,6 +109,19 @@ class TrainConfig(Record):
     steps_per_execution: int = 1
 
     record_path = "train"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig(Record):
+    """What a `train` run stores: the model and how to train it.
+
+    Args:
+        spec: labcore.spec.ModelSpec.
+        train: TrainConfig.
+    """
+
+    spec: spec_lib.ModelSpec = spec_lib.ModelSpec()
+    train: TrainConfig = TrainConfig()
 
 
 GPU_BATCH_SIZE = 256

@@ -15,10 +15,8 @@ import time
 import keras
 
 from labcore import composable, data, schedules, trainconfig
-from labcore import spec as spec_lib
 from labcore.errors import ConfigError
 from labcore.reporting import Cancelled
-from labcore.trainconfig import TrainConfig
 
 __all__ = [
     "ReportingCallback",
@@ -358,35 +356,29 @@ def _announce(reporter, text):
 
 
 def train_run(config, reporter):
-    """Runner of the `train` job kind: build, fit, test, report.
+    """Runner of the `train` job kind: build, fit, test, return the result.
 
     Loads the dataset (padded and channel-repeated to the spec's input, see
     `trainconfig.load_options`), builds the spec's model (under Keras's
     "mixed_float16" policy when `mixed_precision`), fits it with
-    per-epoch reports under series "train", evaluates it on the test set
-    (a stratified, seeded draw of `test_subset` images when set) and
-    reports the result.
+    per-epoch reports under series "train" and evaluates it on the test set
+    (a stratified, seeded draw of `test_subset` images when set).
 
     Args:
-        config: dict {"spec": ModelSpec dict, "train": TrainConfig dict}.
+        config: trainconfig.RunConfig, already validated
+            (`trainconfig.problems_for_run`).
         reporter: a `labcore.reporting.Reporter`.
 
     Returns:
-        dict, the result also sent to `reporter.result`: test_accuracy,
-        test_loss, params, best_val_accuracy (None without validation),
-        epochs_run, seconds, first_epoch_seconds, seconds_per_epoch,
-        images_per_second, dataset, n_train, n_test.
+        dict, the result: test_accuracy, test_loss, params,
+        best_val_accuracy (None without validation), epochs_run, seconds,
+        first_epoch_seconds, seconds_per_epoch, images_per_second, dataset,
+        n_train, n_test.
 
     Raises:
-        ConfigError: `trainconfig.problems_for_run` found problems (all
-            listed, one per line).
         Cancelled: the reporter asked to stop.
     """
-    found = trainconfig.problems_for_run(config)
-    if found:
-        raise ConfigError("\n".join(found))
-    spec = spec_lib.ModelSpec.from_dict(config["spec"])
-    train = TrainConfig.from_dict(config.get("train", {}))
+    spec, train = config.spec, config.train
     set_seed(train.seed)
 
     _announce(reporter, f"loading {train.dataset}")
@@ -428,5 +420,4 @@ def train_run(config, reporter):
         "n_train": int(len(splits.x_train)),
         "n_test": int(len(x_test)),
     }
-    reporter.result(result)
     return result

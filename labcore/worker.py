@@ -7,10 +7,12 @@ called by hand (the CLI) on a queued run, the worker claims the run itself,
 and it refuses a run that is already running, so one run never gets two
 workers.
 
-The worker loads the kind's runner (the only place Keras gets imported, by
-the runner's module), runs it with a `StoreReporter`, then records exactly
-one outcome: done (with the result), cancelled, or failed (a one-line error
-and the full traceback). SIGTERM, which the supervisor sends when a
+The worker checks the stored config once more and parses it
+(`kinds.parse`), loads the kind's runner (the only place Keras gets
+imported, by the runner's module), runs it with a `StoreReporter`, then
+records exactly one outcome: done (with the result the runner returned,
+written here and nowhere else), cancelled, or failed (a one-line error and
+the full traceback). SIGTERM, which the supervisor sends when a
 cancelled run does not stop by itself, ends the run as cancelled.
 """
 
@@ -137,7 +139,10 @@ def _execute(store, run):
         try:
             if reporter.cancelled():
                 raise Cancelled("cancelled before it started")
-            result = kinds.load_runner(run.kind)(run.config, reporter)
+            # Checked again although submit checked it: the stored row may
+            # have been edited since. Runners trust what they are given.
+            config = kinds.parse(run.kind, run.config)
+            result = kinds.load_runner(run.kind)(config, reporter)
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         reporter.flush()

@@ -1,9 +1,9 @@
 """What every lab page shares: the preset picker, the Run button, the latest
 run of this browser, and the "original lab said / we measured" caption.
 
-A lab's recipe module (`labcore.labs.<lab>`) provides a frozen `Config`
-with `to_dict()`, a `PRESETS` dict of named configs and a kind registered in
-`labcore.kinds`; these helpers need nothing else from it.
+A lab (an entry of `labcore.labs.LABS`) provides, in its `config` part, a
+frozen `Config` with `to_dict()` and a `PRESETS` dict of named configs;
+these helpers need nothing else from it.
 """
 
 import dataclasses

@@ -1,6 +1,11 @@
-"""The app's pages, in one table: the navigation and the Home cards read it."""
+"""The app's pages, in one table: the navigation and the Home cards read it.
+
+The labs' entries come from `labcore.labs.LABS`, where each lab is named once.
+"""
 
 import dataclasses
+
+from labcore.labs import LABS
 
 __all__ = ["PageEntry", "SECTIONS"]
 
@@ -24,14 +29,7 @@ SECTIONS = {
                   "Stem, learner, groups, blocks, task: eight slides, some with live widgets."),
     ],
     "Labs": [
-        PageEntry("app_pages/lab_autoencoder.py", "AutoEncoder for CNN", ":material/compress:", "autoencoder",
-                  "Learn a compact code, see reconstructions, and measure what classifying on codes "
-                  "gains and loses."),
-        PageEntry("app_pages/lab_regularization.py", "Regularization", ":material/tune:", "regularization",
-                  "Watch overfitting happen, then close the gap with noise, weight decay, smoothing "
-                  "and schedules."),
-        PageEntry("app_pages/lab_ensemble.py", "Ensemble", ":material/how_to_vote:", "ensemble",
-                  "See how instances of one model disagree and what voting, shared heads and stacking gain."),
+        PageEntry(lab.page, lab.title, lab.icon, lab.url_path, lab.blurb) for lab in LABS.values()
     ],
     "Workbench": [
         PageEntry("app_pages/builder.py", "Model Builder", ":material/construction:", "builder",

@@ -14,17 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from labcore import spec, viz
+from labcore.spec.blocks import BLOCK_TYPES
 
 __all__ = ["summary", "groups_editor", "spec_editor", "stem_demo", "groups_demo", "blocks_demo",
-           "BLOCK_TITLES", "show_problems"]
-
-BLOCK_TITLES = {
-    "plain": "plain (conv-BN-ReLU)",
-    "resnet_v1_basic": "ResNet v1, basic",
-    "resnet_v1_bottleneck": "ResNet v1, bottleneck",
-    "resnet_v2_basic": "ResNet v2 (pre-activation), basic",
-    "resnet_v2_bottleneck": "ResNet v2 (pre-activation), bottleneck",
-}
+           "show_problems"]
 
 
 def _bounds(path):
@@ -102,10 +95,14 @@ def groups_editor(groups, key):
     return tuple(result)
 
 
-def _select(label, choices, value, key, titles=None, help=None):
+def _select(label, choices, value, key, format_func=str, help=None):
     choices = list(choices)
     return st.selectbox(label, choices, index=choices.index(value) if value in choices else 0, key=key,
-                        format_func=(titles or {}).get if titles else str, help=help)
+                        format_func=format_func, help=help)
+
+
+def _block_title(block):
+    return BLOCK_TYPES[block].title
 
 
 def spec_editor(base, key):
@@ -149,7 +146,7 @@ def spec_editor(base, key):
     with learner_col:
         st.markdown("#### Learner")
         block = _select("block type", spec.field_range("learner.block").choices, base.learner.block,
-                        f"{key}_block", BLOCK_TITLES)
+                        f"{key}_block", _block_title)
         groups = groups_editor(base.learner.groups, f"{key}_groups")
         learner = spec.LearnerSpec(block=block, groups=groups)
     with st.expander("Hyperparameters for the whole model"):
@@ -205,7 +202,7 @@ def groups_demo():
     """Slide widget: edit groups, watch shapes and parameters."""
     base = spec.default_spec()
     block = _select("block type", spec.field_range("learner.block").choices, base.learner.block,
-                    "demo_groups_block", BLOCK_TITLES)
+                    "demo_groups_block", _block_title)
     groups = groups_editor(base.learner.groups, "demo_groups")
     model_spec = dataclasses.replace(base, learner=spec.LearnerSpec(block=block, groups=groups))
     summary(model_spec, "demo_groups_summary")
@@ -215,12 +212,12 @@ def blocks_demo():
     """Slide widget: the same groups built from each block type; what does each cost?"""
     base = spec.default_spec()
     rows = []
-    for block, title in BLOCK_TITLES.items():
-        candidate = dataclasses.replace(base, learner=dataclasses.replace(base.learner, block=block))
+    for block in BLOCK_TYPES.values():
+        candidate = dataclasses.replace(base, learner=dataclasses.replace(base.learner, block=block.name))
         if spec.problems(candidate):
             continue
         last = spec.summarize(candidate)[-2]
-        rows.append({"block": title, "parameters": spec.count_params(candidate),
+        rows.append({"block": block.title, "parameters": spec.count_params(candidate),
                      "learner output": " x ".join(map(str, last.output_shape))})
     groups = ", ".join(f"{{{g.n_filters}, {g.n_blocks}}}" for g in base.learner.groups)
     st.caption(f"The same stem, groups [{groups}] and classifier, with each block type:")

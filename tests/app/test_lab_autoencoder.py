@@ -7,7 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from labcore import jobs, supervisor
-from labcore.labs import autoencoder as lab
+from labcore.labs.autoencoder import views
+from labcore.labs.autoencoder.config import PRESETS
 from labcore.store import TERMINAL_STATUSES, Store
 
 PAGE = "app_pages/lab_autoencoder.py"
@@ -18,7 +19,7 @@ OWNER = "autoencoder-page-test"
 def tiny_run():
     """A tiny run queued as the page would queue it, run by the real worker process."""
     store = Store()  # under the LABCORE_HOME conftest.py set for this pytest process
-    run_id = jobs.submit(store, "autoencoder", lab.PRESETS["tiny"].to_dict(), owner=OWNER,
+    run_id = jobs.submit(store, "autoencoder", PRESETS["tiny"].to_dict(), owner=OWNER,
                          title="AutoEncoder · tiny (page test)")
     # If an app's supervisor in this process claims the run first, this
     # worker exits at once and the supervisor's worker runs it: wait for the
@@ -68,11 +69,11 @@ def test_page_shows_the_stored_results_of_a_run(tiny_run):
     assert any(f"#{tiny_run.id}" in markdown.value for markdown in at.markdown)
     # Grids before training and after the last epoch, then 3 images with their codes.
     captions = [caption for image in at.get("image") for caption in image.captions]
-    epochs = lab.PRESETS["tiny"].ae_warmup_epochs + lab.PRESETS["tiny"].ae_epochs
+    epochs = PRESETS["tiny"].ae_warmup_epochs + PRESETS["tiny"].ae_epochs
     assert f"after epoch {epochs} of {epochs}" in captions
     assert sum("code" in caption for caption in captions) == 3
     result = tiny_run.result
-    sentence = lab.speed_up_sentence(result, "Fashion-MNIST (small, built in)")
+    sentence = views.speed_up_sentence(result, "Fashion-MNIST (small, built in)")
     assert sentence and any(sentence == markdown.value for markdown in at.markdown)
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["MSE on held-out images"] == f"{result['reconstruction']['mse_mean']:.4f}"
@@ -102,4 +103,4 @@ def test_run_button_queues_the_settings_on_the_page():
     [run] = store.list_runs(owner=owner, kind="autoencoder")
     # Only the queueing is under test: stop the run before it trains.
     jobs.cancel(store, run.id, owner=owner)
-    assert run.config == {**lab.PRESETS["tiny"].to_dict(), "latent_channels": 8}
+    assert run.config == {**PRESETS["tiny"].to_dict(), "latent_channels": 8}

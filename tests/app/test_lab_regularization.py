@@ -10,7 +10,7 @@ import sys
 import pytest
 from apptest import open_page, problems_on
 
-from labcore.labs.regularization import STEPS
+from labcore.labs.regularization.config import STEPS
 from labcore.store import Store
 
 PAGE = "app_pages/lab_regularization.py"

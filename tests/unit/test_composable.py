@@ -30,6 +30,7 @@ from labcore.spec import (
     problems,
     summarize,
 )
+from labcore.spec.blocks import BLOCK_TYPES
 
 
 @functools.lru_cache(maxsize=None)
@@ -162,6 +163,12 @@ STRIDED = {
     # The original pre-activation bottleneck strides its 3x3 conv.
     "resnet_v2_bottleneck": {"conv2", "shortcut_conv"},
 }
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_each_registered_block_builds_what_its_walker_predicts(block):
+    assert callable(BLOCK_TYPES[block].load_builder())
+    assert_matches_the_walk(small(block))
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -327,16 +334,6 @@ def test_transfer_weights_refuses_shape_mismatches_and_copies_nothing():
         transfer_weights(source, target)
     for was, now in zip(before, target.get_weights()):
         np.testing.assert_array_equal(was, now)
-
-
-# ## Validation first
-
-
-def test_build_model_validates_before_building():
-    with pytest.raises(SpecError, match=r"learner\.groups\[0\]\.n_blocks must be an int in \[1, 16\]; got 0\."):
-        build_model(dataclasses.replace(default_spec(), learner=LearnerSpec(groups=(GroupSpec(8, 0),))))
-    with pytest.raises(SpecError, match=r"parameter count must be at most 1,000 \(the budget\)"):
-        build_model(default_spec(), max_params=1000)
 
 
 def test_default_spec_model_learns_a_step():

@@ -269,7 +269,8 @@ def test_store_reporter_sees_a_cancel_request(store):
 
 def test_sleep_kind_runs_in_process_with_the_console_reporter(tmp_path, capsys):
     reporter = ConsoleReporter(artifact_dir=tmp_path, min_interval_s=0)
-    result = kinds.load_runner("sleep")({"epochs": 2, "seconds_per_epoch": 0}, reporter)
+    config = kinds.parse("sleep", {"epochs": 2, "seconds_per_epoch": 0})
+    result = kinds.load_runner("sleep")(config, reporter)
     assert result == {"epochs": 2, "final_loss": 0.5}
     printed = capsys.readouterr().out
     assert "train epoch 2: loss=0.5000 accuracy=0.6667" in printed
@@ -283,7 +284,13 @@ def test_sleep_kind_raises_cancelled_when_asked(store):
     store.claim_next("cpu")
     store.request_cancel(run_id, owner=OWNER)
     with pytest.raises(Cancelled, match="cancelled during epoch 1"):
-        kinds.run_sleep({"epochs": 5}, StoreReporter(store, run_id))
+        kinds.run_sleep(kinds.SleepConfig(epochs=5), StoreReporter(store, run_id))
+
+
+def test_parse_refuses_what_submit_refuses_and_reads_the_rest():
+    with pytest.raises(ConfigError, match="epochs must be an int in \\[1, 100000\\]; got 0"):
+        kinds.parse("sleep", {"epochs": 0})
+    assert kinds.parse("sleep", {"epochs": 2}) == kinds.SleepConfig(epochs=2)
 
 
 def test_queue_modules_import_neither_keras_nor_tensorflow():

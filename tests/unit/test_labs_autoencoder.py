@@ -1,6 +1,8 @@
-"""The AutoEncoder lab: its config and specs (Keras-free), and the tiny recipe run for real."""
+"""The AutoEncoder lab: its config and specs (`config`, `recipe`, Keras-free), the
+page's rows and sentences (`recipe`, `views`), and the tiny recipe run for real (`runner`)."""
 
 import dataclasses
+import doctest
 import io
 import json
 import subprocess
@@ -13,37 +15,38 @@ from PIL import Image
 from labcore import kinds, spec
 from labcore.__main__ import build_config
 from labcore.errors import ConfigError
-from labcore.labs import autoencoder as lab
+from labcore.labs.autoencoder import config as lab_config
+from labcore.labs.autoencoder import recipe, runner, views
 from labcore.reporting import Cancelled
 
-TINY = lab.PRESETS["tiny"]
+TINY = lab_config.PRESETS["tiny"]
 
 
 # -- config, presets and validation -------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(lab.PRESETS))
+@pytest.mark.parametrize("name", list(lab_config.PRESETS))
 def test_preset_round_trips_through_json(name):
-    config = lab.PRESETS[name]
-    assert lab.Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    config = lab_config.PRESETS[name]
+    assert lab_config.Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
-@pytest.mark.parametrize("name", list(lab.PRESETS))
+@pytest.mark.parametrize("name", list(lab_config.PRESETS))
 def test_presets_are_valid_and_described(name):
-    assert lab.problems(lab.PRESETS[name].to_dict()) == []
-    assert lab.PRESET_NOTES[name]
+    assert recipe.problems(lab_config.PRESETS[name].to_dict()) == []
+    assert lab_config.PRESET_NOTES[name]
 
 
 def test_full_preset_has_the_original_settings():
-    full = lab.PRESETS["full"]
+    full = lab_config.PRESETS["full"]
     assert (full.ae_warmup_epochs, full.ae_epochs, full.ae_batch_size) == (5, 20, 32)
     assert (full.learning_rate, full.subset, full.classifier_epochs) == (1e-3, None, 20)
 
 
 def test_unknown_key_is_refused_with_the_allowed_keys():
     with pytest.raises(ConfigError, match=r"config has an unknown key 'latent'; allowed keys: dataset, seed"):
-        lab.Config.from_dict({"latent": 8})
-    assert lab.problems({"latent": 8})[0].startswith("config has an unknown key 'latent'")
+        lab_config.Config.from_dict({"latent": 8})
+    assert recipe.problems({"latent": 8})[0].startswith("config has an unknown key 'latent'")
 
 
 @pytest.mark.parametrize(
@@ -61,29 +64,46 @@ def test_unknown_key_is_refused_with_the_allowed_keys():
     ],
 )
 def test_problems_name_the_field_and_the_allowed_values(values, message):
-    assert lab.problems({**TINY.to_dict(), **values}) == [message]
+    assert recipe.problems({**TINY.to_dict(), **values}) == [message]
 
 
 def test_unknown_dataset_is_refused_before_its_files_are_looked_for():
-    [message] = lab.problems({"dataset": "imagenet"})
+    [message] = recipe.problems({"dataset": "imagenet"})
     assert message.startswith("dataset must be one of 'fashion_mnist_small', ")
     assert message.endswith("; got 'imagenet'.")
 
 
 def test_every_problem_is_listed_at_once():
-    assert len(lab.problems({"stages": 0, "latent_channels": -1, "learning_rate": 0.0})) == 3
+    assert len(recipe.problems({"stages": 0, "latent_channels": -1, "learning_rate": 0.0})) == 3
 
 
 def test_kind_is_registered_and_the_cli_builds_its_config():
     assert kinds.problems_for("autoencoder", TINY.to_dict()) == []
     config = build_config("autoencoder", "quick", overrides=["dataset=\"mnist\"", "latent_channels=8"])
-    assert config == {**lab.PRESETS["quick"].to_dict(), "dataset": "mnist", "latent_channels": 8}
+    assert config == {**lab_config.PRESETS["quick"].to_dict(), "dataset": "mnist", "latent_channels": 8}
 
 
-def test_config_module_imports_no_keras():
-    code = "import sys, labcore.labs.autoencoder; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+def test_the_worker_refuses_a_bad_config_with_every_problem_and_parses_a_good_one():
+    # The runner trusts its Config: the kind's one validation path is the worker's.
+    with pytest.raises(ConfigError) as refused:
+        kinds.parse("autoencoder", {**TINY.to_dict(), "stages": 0, "latent_channels": 0})
+    assert str(refused.value).splitlines() == [
+        "stages must be an int in [1, 5]; got 0.",
+        "latent_channels must be an int in [1, 256]; got 0.",
+    ]
+    assert kinds.parse("autoencoder", TINY.to_dict()) == TINY
+
+
+def test_package_config_and_recipe_import_neither_keras_nor_altair():
+    code = ("import sys, labcore.labs.autoencoder.config, labcore.labs.autoencoder.recipe; "
+            "print(*(name in sys.modules for name in ('keras', 'tensorflow', 'altair')))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert shown.stdout.split() == ["False", "False"]
+    assert shown.stdout.split() == ["False", "False", "False"]
+
+
+@pytest.mark.parametrize("module", [recipe, views], ids=lambda module: module.__name__)
+def test_docstring_examples_hold(module):
+    assert doctest.testmod(module).failed == 0
 
 
 # -- the specs -----------------------------------------------------------------
@@ -92,7 +112,7 @@ def test_config_module_imports_no_keras():
 @pytest.mark.parametrize("stages, latent_channels", [(3, 32), (3, 8), (2, 16), (4, 64), (1, 4)])
 def test_compression_ratio_follows_stages_and_channels(stages, latent_channels):
     config = dataclasses.replace(TINY, stages=stages, latent_channels=latent_channels)
-    sizes = lab.bottleneck(config)
+    sizes = recipe.bottleneck(config)
     side = 32 // 2**stages
     assert sizes["code_shape"] == (side, side, latent_channels)
     assert sizes["compression_ratio"] == pytest.approx(32 * 32 * 1 / (side * side * latent_channels))
@@ -102,7 +122,7 @@ def test_compression_ratio_follows_stages_and_channels(stages, latent_channels):
 @pytest.mark.parametrize("stages", [1, 3, 5])
 def test_decoder_is_a_true_mirror_ending_in_a_sigmoid(stages):
     config = dataclasses.replace(TINY, stages=stages, latent_channels=8)
-    autoencoder = lab.autoencoder_spec(config, channels=3)
+    autoencoder = recipe.autoencoder_spec(config, channels=3)
     widths = [group.n_filters for group in autoencoder.learner.groups]
     assert list(autoencoder.task.decoder_filters) == widths[-2::-1]
     assert autoencoder.task.output_activation == "sigmoid"
@@ -110,10 +130,11 @@ def test_decoder_is_a_true_mirror_ending_in_a_sigmoid(stages):
 
 
 def test_original_head_collapses_a_4x4_code_and_ours_keeps_it():
-    code_shape = lab.bottleneck(TINY)["code_shape"]
+    code_shape = recipe.bottleneck(TINY)["code_shape"]
     shapes = {
-        name: spec.output_shapes(lab.classifier_spec(dataclasses.replace(TINY, classifier=name), code_shape))
-        for name in lab.CLASSIFIERS
+        name: spec.output_shapes(
+            recipe.classifier_spec(dataclasses.replace(TINY, classifier=name), code_shape))
+        for name in lab_config.CLASSIFIERS
     }
     assert shapes["original"]["stem"][:2] == (1, 1)
     assert shapes["compact"]["group 1"][:2] == (4, 4)
@@ -125,7 +146,7 @@ def test_original_head_collapses_a_4x4_code_and_ours_keeps_it():
 
 def test_histogram_counts_every_value_once():
     values = np.random.default_rng(0).normal(20, 3, size=257)
-    rows = lab.histogram_rows(values, n_bins=9)
+    rows = recipe.histogram_rows(values, n_bins=9)
     assert len(rows) == 9 and sum(row["images"] for row in rows) == 257
 
 
@@ -168,7 +189,7 @@ class RecordingReporter:
 def tiny_run():
     """The tiny preset, run for real (a few seconds)."""
     reporter = RecordingReporter()
-    returned = lab.run(TINY.to_dict(), reporter)
+    returned = runner.run(TINY, reporter)
     return reporter, returned
 
 
@@ -242,7 +263,7 @@ def test_both_classifiers_have_curves_and_timings(tiny_run):
 
 def test_codes_train_fewer_parameters_than_pixels(tiny_run):
     result = tiny_run[0].results
-    sizes = lab.bottleneck(TINY)
+    sizes = recipe.bottleneck(TINY)
     assert result["encoded"]["params"] == sizes["classifier_params"]
     assert result["raw"]["params"] == result["fine_tune"]["params"] == sizes["raw_classifier_params"]
 
@@ -255,29 +276,46 @@ def test_progress_moves_forward_to_the_end(tiny_run):
 
 def test_page_texts_state_the_measured_numbers(tiny_run):
     result = tiny_run[0].results
-    sentence = lab.speed_up_sentence(result, "Fashion-MNIST")
+    sentence = views.speed_up_sentence(result, "Fashion-MNIST")
     assert f"{result['raw']['seconds_per_epoch']:.2f} s" in sentence
     assert ("faster" if result["speed_up"] >= 1 else "slower") in sentence.split("per epoch")[0]
-    rows = lab.comparison_rows(result)
+    rows = views.comparison_rows(result)
     assert [row["measure"] for row in rows][:2] == ["input per image", "parameters"]
-    assert rows[0][lab.SERIES["encoded"]] == "4 x 4 x 32"
+    assert rows[0][lab_config.SERIES["encoded"]] == "4 x 4 x 32"
     encoded = result["encoded"]
     gap = 100 * (encoded["train_accuracy"] - encoded["val_accuracy"])
-    assert lab.overfitting_text(result).startswith(f"{lab.SERIES['encoded']}: training ")
-    assert f"(gap {gap:.1f} points)" in lab.overfitting_text(result)
-    labels = {row["run"] for row in lab.curve_rows([{"series": s, "epoch": 1} for s in lab.SERIES])}
-    assert labels == {lab.SERIES[name] for name in ("raw", "encoded", "fine_tune")}
-    assert [row["classifier"] for row in lab.timing_rows(result)] == [
-        lab.SERIES[name] for name in ("raw", "encoded", "fine_tune")]
+    assert views.overfitting_text(result).startswith(f"{lab_config.SERIES['encoded']}: training ")
+    assert f"(gap {gap:.1f} points)" in views.overfitting_text(result)
+    rows = recipe.curve_rows([{"series": series, "epoch": 1} for series in lab_config.SERIES])
+    labels = {row["run"] for row in rows}
+    assert labels == {lab_config.SERIES[name] for name in ("raw", "encoded", "fine_tune")}
+    assert [row["classifier"] for row in recipe.timing_rows(result)] == [
+        lab_config.SERIES[name] for name in ("raw", "encoded", "fine_tune")]
+
+
+def test_page_captions_and_charts_come_from_the_result(tiny_run):
+    reporter, result = tiny_run
+    tuned, raw = result["fine_tune"], result["raw"]
+    assert views.fine_tune_sentence(result).startswith(
+        f"Starting from the trained encoder, the classifier on pixels reached "
+        f"**{100 * tuned['test_accuracy']:.1f}%** test accuracy, against "
+        f"{100 * raw['test_accuracy']:.1f}% from random weights, in the same {tuned['epochs']} epochs")
+    assert views.reconstruction_text(result).startswith(
+        f"MSE {result['reconstruction']['mse_mean']:.4f} (untrained: ")
+    assert views.speed_text(result).startswith(views.times_faster(result["speed_up"]))
+    assert views.compression_text(recipe.bottleneck(TINY)) == (
+        "32 x 32 x 1 = 1,024 values reduced to a 4 x 4 x 32 code of 512 (2.0x), with these settings.")
+    metric_rows = [{"series": series, "epoch": epoch, **metrics}
+                   for series, epoch, metrics in reporter.epochs]
+    assert views.loss_chart(recipe.curve_rows(metric_rows, series=("autoencoder",))) is not None
+    assert views.accuracy_chart(metric_rows) is not None and views.accuracy_chart([]) is None
+    assert views.timing_chart(result) is not None
+    assert views.psnr_chart(reporter.last_artifact("psnr_per_image.npy"), result["n_test"]) is not None
 
 
 def test_a_cancelled_run_stops_before_training():
     reporter = RecordingReporter(cancel_after=0)
     with pytest.raises(Cancelled):
-        lab.run(TINY.to_dict(), reporter)
+        runner.run(TINY, reporter)
     assert reporter.epochs == []
 
-
-def test_run_refuses_a_bad_config_with_every_message():
-    with pytest.raises(ConfigError, match=r"(?s)stages must be .*latent_channels must be"):
-        lab.run({"stages": 0, "latent_channels": 0}, RecordingReporter())

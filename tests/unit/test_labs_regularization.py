@@ -11,8 +11,8 @@ import pytest
 
 from labcore import references, schedules, spec
 from labcore.errors import ConfigError
-from labcore.labs import regularization as lab
-from labcore.labs.regularization import PRESETS, STEPS, Config
+from labcore.labs.regularization import recipe, runner, views
+from labcore.labs.regularization.config import PRESETS, STEPS, WEIGHTS_ARTIFACT, Config
 from labcore.reporting import StoreReporter
 from labcore.store import Store
 
@@ -65,13 +65,14 @@ def test_from_dict_names_the_unknown_key_and_lists_the_allowed_ones():
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_step_of_every_preset_is_valid(preset):
     for name in STEPS:
-        assert lab.problems(step(name, PRESETS[preset]).to_dict()) == [], name
+        assert recipe.problems(step(name, PRESETS[preset]).to_dict()) == [], name
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"noise": 2.0}, "noise must be a float in [0, 1]; got 2.0."),
+        ({"dropout": 1.0}, "dropout must be a float in (0, 1); got 1.0."),
         ({"step": "magic"}, "step must be one of 'overfit_batch', "),
         ({"dataset": "imagenet"}, "dataset must be one of 'fashion_mnist_small'"),
         ({"sweep_blocks": [1, 0]}, "sweep_blocks[1] must be an int in [1, 16]; got 0."),
@@ -82,18 +83,33 @@ def test_every_step_of_every_preset_is_valid(preset):
     ],
 )
 def test_problems_name_the_field_the_allowed_values_and_what_came(changes, message):
-    found = lab.problems({**TINY.to_dict(), **changes})
+    found = recipe.problems({**TINY.to_dict(), **changes})
     assert any(problem.startswith(message) for problem in found), found
 
 
-def test_run_refuses_a_bad_config_before_importing_anything_heavy():
-    with pytest.raises(ConfigError, match="dropout must be a float in \\(0, 1\\); got 1.0."):
-        lab.run({**TINY.to_dict(), "dropout": 1.0}, FakeReporter())
+def test_the_worker_refuses_a_bad_config_before_importing_the_runner():
+    code = (
+        "import sys\n"
+        "from labcore import kinds\n"
+        "from labcore.errors import ConfigError\n"
+        "from labcore.labs.regularization.config import PRESETS\n"
+        "config = {**PRESETS['tiny'].to_dict(), 'dropout': 1.0}\n"
+        "try:\n"
+        "    kinds.parse('regularization', config)\n"
+        "except ConfigError as error:\n"
+        "    print(error)\n"
+        "assert 'keras' not in sys.modules and 'labcore.labs.regularization.runner' not in sys.modules\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.startswith("dropout must be a float in (0, 1); got 1.0.")
 
 
-def test_the_module_top_level_does_not_import_keras():
-    code = ("import sys, labcore.labs.regularization as r; r.problems(r.Config().to_dict()); "
-            "r.lr_curves(r.Config(step='schedule')); assert 'keras' not in sys.modules")
+def test_the_config_and_recipe_import_neither_keras_nor_altair():
+    code = ("import sys\n"
+            "from labcore.labs.regularization import config, recipe\n"
+            "recipe.problems(config.Config().to_dict()); recipe.lr_curves(config.Config(step='schedule'))\n"
+            "assert 'keras' not in sys.modules and 'altair' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -101,11 +117,11 @@ def test_the_module_top_level_does_not_import_keras():
 
 
 def test_the_original_steps_add_noise_then_l2_as_the_original_did():
-    baseline = lab.model_spec(step("baseline"))
+    baseline = recipe.model_spec(step("baseline"))
     assert baseline.task.noise is None and baseline.hyper.l2 == 0.0 and baseline.task.dropout is None
-    assert lab.model_spec(step("noise")).task.noise == TINY.noise
+    assert recipe.model_spec(step("noise")).task.noise == TINY.noise
     for name, field in (("l2_strong", "l2_strong"), ("l2_small", "l2_small"), ("lower_lr", "l2_small")):
-        model = lab.model_spec(step(name))
+        model = recipe.model_spec(step(name))
         assert model.hyper.l2 == getattr(TINY, field)
         assert model.task.noise == TINY.noise
         # The classifier gets the L2 too, as the original's text promised.
@@ -113,71 +129,71 @@ def test_the_original_steps_add_noise_then_l2_as_the_original_did():
 
 
 def test_each_later_lesson_changes_the_baseline_by_one_thing():
-    baseline_spec, baseline_train = lab.model_spec(step("baseline")), lab.train_config(step("baseline"))
-    assert lab.model_spec(step("dropout")) == dataclasses.replace(
+    baseline_spec, baseline_train = recipe.model_spec(step("baseline")), recipe.train_config(step("baseline"))
+    assert recipe.model_spec(step("dropout")) == dataclasses.replace(
         baseline_spec, task=dataclasses.replace(baseline_spec.task, dropout=TINY.dropout))
     for name in ("label_smoothing", "early_stopping", "warmup", "schedule"):
-        assert lab.model_spec(step(name)) == baseline_spec, name
-    assert lab.train_config(step("label_smoothing")) == dataclasses.replace(
+        assert recipe.model_spec(step(name)) == baseline_spec, name
+    assert recipe.train_config(step("label_smoothing")) == dataclasses.replace(
         baseline_train, label_smoothing=TINY.label_smoothing)
-    stopping = lab.train_config(step("early_stopping"))
+    stopping = recipe.train_config(step("early_stopping"))
     assert (stopping.early_stopping_patience, stopping.restore_best, stopping.epochs) == (
         TINY.patience, True, TINY.early_stopping_epochs)
-    assert lab.train_config(step("warmup")).schedule.warmup_epochs == TINY.warmup_epochs
-    assert lab.train_config(step("schedule", decay="step")).schedule.kind == "step"
+    assert recipe.train_config(step("warmup")).schedule.warmup_epochs == TINY.warmup_epochs
+    assert recipe.train_config(step("schedule", decay="step")).schedule.kind == "step"
 
 
 def test_small_l2_trains_longer_and_the_second_tier_at_a_tenth_of_the_rate():
     config = step("lower_lr", learning_rate=1e-3, lower_lr_factor=0.1, lower_lr_epochs=3)
-    assert lab.train_config(step("l2_small")).epochs == TINY.l2_small_epochs > TINY.epochs
-    second_tier = lab.train_config(config)
+    assert recipe.train_config(step("l2_small")).epochs == TINY.l2_small_epochs > TINY.epochs
+    second_tier = recipe.train_config(config)
     assert second_tier.learning_rate == pytest.approx(1e-4)
     assert second_tier.epochs == 3
-    assert lab.lr_curves(config)["this run"] == pytest.approx([1e-4] * 3)
+    assert recipe.lr_curves(config)["this run"] == pytest.approx([1e-4] * 3)
     # Same model as the first tier, so its weights load.
-    assert lab.model_spec(config) == lab.model_spec(dataclasses.replace(config, step="l2_small"))
+    assert recipe.model_spec(config) == recipe.model_spec(dataclasses.replace(config, step="l2_small"))
 
 
 def test_the_small_batch_check_trains_on_its_images_without_validation():
-    train = lab.train_config(step("overfit_batch"))
+    train = recipe.train_config(step("overfit_batch"))
     assert (train.subset, train.val_fraction, train.epochs) == (100, 0.0, TINY.overfit_epochs)
 
 
 def test_the_full_preset_trains_the_original_resnet_v2_with_its_settings():
     full = PRESETS["full"]
     original = references.REFERENCES["regularization_resnet_v2"].spec
-    ours = lab.model_spec(step("baseline", full))
+    ours = recipe.model_spec(step("baseline", full))
     assert (ours.input_shape, ours.stem, ours.learner) == (original.input_shape, original.stem, original.learner)
     assert spec.count_params(ours) == spec.count_params(original)
     assert (full.epochs, full.batch_size, full.learning_rate, full.l2_small_epochs, full.lower_lr_epochs) == (
         10, 32, 1e-3, 30, 10)
     assert full.subset is None
-    assert lab.train_config(step("baseline", full)).schedule == schedules.ScheduleSpec()
+    assert recipe.train_config(step("baseline", full)).schedule == schedules.ScheduleSpec()
 
 
 def test_the_sweep_grows_the_model_with_its_blocks():
-    counts = [spec.count_params(lab.model_spec(step("sweep"), n)) for n in (1, 2, 3)]
+    counts = [spec.count_params(recipe.model_spec(step("sweep"), n)) for n in (1, 2, 3)]
     assert counts == sorted(counts) and len(set(counts)) == 3
 
 
 def test_the_schedule_curves_show_the_original_compounding_beside_ours():
     config = step("schedule", decay="cosine", epochs=10, learning_rate=1e-3)
-    curves = lab.lr_curves(config)
+    curves = recipe.lr_curves(config)
     ours, original = curves["this run"], curves["original lab"]
     assert ours[0] == original[0] == pytest.approx(1e-3)
     assert ours[-1] > 0.02 * 1e-3  # ours still learns in its last epoch
     assert original[-1] < 1e-3 * 1e-4  # theirs has compounded to nothing
-    warmup = lab.lr_curves(step("warmup", epochs=6, warmup_epochs=3, learning_rate=1e-3))
+    warmup = recipe.lr_curves(step("warmup", epochs=6, warmup_epochs=3, learning_rate=1e-3))
     assert warmup["this run"][3] == pytest.approx(1e-3)
     assert warmup["original lab"][2] < 1e-3
 
 
 def test_a_lower_rate_run_continues_only_a_matching_l2_small_run():
     config = step("lower_lr")
-    assert lab.continues(config, step("l2_small").to_dict())
-    assert not lab.continues(config, step("l2_small", l2_small=0.01).to_dict())
-    assert not lab.continues(config, step("baseline").to_dict())
-    assert not lab.continues(config, {"no": "such field"})
+    assert recipe.continues(config, step("l2_small").to_dict())
+    assert not recipe.continues(config, step("l2_small", l2_small=0.01).to_dict())
+    assert not recipe.continues(config, step("baseline").to_dict())
+    assert not recipe.continues(config, {"no": "such field"})
 
 
 # ## What the page draws
@@ -198,25 +214,41 @@ def test_ladder_rows_keep_the_newest_finished_run_of_each_step_in_ladder_order()
         fake_run(6, "lower_lr", train_accuracy=0.9, val_accuracy=0.8, gap=0.1, epochs_total=16, **measured),
         fake_run(7, "dropout", status="running"),
     ]
-    rows = lab.ladder_rows(runs)
+    rows = recipe.ladder_rows(runs)
     assert [(row["step"], row["run_id"]) for row in rows] == [("baseline", 3), ("noise", 2), ("lower_lr", 6)]
     assert rows[0]["gap"] == 0.23 and rows[0]["label"] == "baseline"
     assert rows[2]["epochs"] == 16  # both tiers
     assert rows[1]["expected"] == STEPS["noise"].expected
-    chart = lab.ladder_chart(rows).to_dict()
+    chart = views.ladder_chart(rows).to_dict()
     assert {value["step"] for value in next(iter(chart["datasets"].values()))} == {"baseline", "+ noise", "+ rate / 10"}
-    assert lab.ladder_rows([]) == [] and lab.ladder_chart([]) is None
+    assert recipe.ladder_rows([]) == [] and views.ladder_chart([]) is None
 
 
 def test_summary_text_and_sweep_points_read_a_result():
-    text = lab.summary_text({"train_accuracy": 0.951, "val_accuracy": 0.812, "gap": 0.139, "epochs_run": 6,
+    text = views.summary_text({"train_accuracy": 0.951, "val_accuracy": 0.812, "gap": 0.139, "epochs_run": 6,
                              "seconds": 41.2})
     assert text == "train 95.1% · validation 81.2% · gap 13.9 points · 6 epochs in 41 s"
-    assert lab.summary_text({}) == ""
-    points = lab.sweep_points({"models": [{"n_blocks": 1, "params": 10, "val_accuracy": 0.5,
+    assert views.summary_text({}) == ""
+    points = recipe.sweep_points({"models": [{"n_blocks": 1, "params": 10, "val_accuracy": 0.5,
                                            "seconds_per_epoch": 1.5}]})
     assert points == [{"model": "1 block/group", "parameters": 10, "validation accuracy": 0.5,
                        "seconds per epoch": 1.5}]
+
+
+def test_measured_text_says_what_each_kind_of_step_measured():
+    assert views.measured_text("baseline", {}) == "still training…"
+    assert views.measured_text("lr_range", {}) == "still sweeping…"
+    assert views.measured_text("lr_range", {"suggested_rate": 1e-3, "min_loss_rate": 1e-2,
+                                            "steepest_rate": 2e-3, "steps_run": 40}) == (
+        "suggested rate 1.0e-03 (lowest loss at 1.0e-02, steepest descent at 2.0e-03) after 40 batches")
+    assert views.measured_text("sweep", {"models": [
+        {"n_blocks": 2, "params": 12345, "val_accuracy": 0.5, "seconds_per_epoch": 1.5}]}) == (
+        "2 blocks/group: 50.0% with 12,345 parameters, 1.5 s/epoch")
+    fit = {"train_accuracy": 0.9, "val_accuracy": 0.8, "gap": 0.1, "best_epoch": 3}
+    assert views.measured_text("early_stopping", fit).endswith(
+        " · gap 10.0 points · the weights of epoch 3 (lowest validation loss) restored")
+    assert views.measured_text("overfit_batch", {"train_accuracy": 0.95, "passed": False, "n_images": 100}) == (
+        "train 95.0% on 100 images: did NOT reach 99%, look for a bug.")
 
 
 def test_the_range_test_suggests_a_tenth_of_the_rate_of_lowest_smoothed_loss():
@@ -224,13 +256,13 @@ def test_the_range_test_suggests_a_tenth_of_the_rate_of_lowest_smoothed_loss():
     # Flat, then falling fastest near 1e-3, lowest near 3e-2, then exploding.
     losses = [2.3 - 1.5 / (1 + math.exp(-3 * (math.log10(r) + 3))) + (5 * (r - 0.03) if r > 0.03 else 0.0)
               for r in rates]
-    found = lab.lr_range_suggestion(rates, losses)
+    found = recipe.lr_range_suggestion(rates, losses)
     assert found["suggested_rate"] == pytest.approx(found["min_loss_rate"] / 10)
     assert 1e-2 < found["min_loss_rate"] < 1e-1
     assert 1e-4 < found["steepest_rate"] < 1e-2
-    assert lab.lr_range_suggestion(rates, sorted(losses))["suggested_rate"] == rates[0]
-    assert lab.lr_range_suggestion(rates, [float("nan")] * 100)["suggested_rate"] == rates[0]
-    assert lab.lr_range_chart([{"learning_rate": r, "loss": l} for r, l in zip(rates, losses)], found) is not None
+    assert recipe.lr_range_suggestion(rates, sorted(losses))["suggested_rate"] == rates[0]
+    assert recipe.lr_range_suggestion(rates, [float("nan")] * 100)["suggested_rate"] == rates[0]
+    assert views.lr_range_chart([{"learning_rate": r, "loss": l} for r, l in zip(rates, losses)], found) is not None
 
 
 # ## Tiny real runs (Keras, in this process)
@@ -238,26 +270,26 @@ def test_the_range_test_suggests_a_tenth_of_the_rate_of_lowest_smoothed_loss():
 
 def test_the_tiny_baseline_overfits_measurably_and_reports_every_epoch():
     reporter = FakeReporter()
-    result = lab.run(step("baseline").to_dict(), reporter)
+    result = runner.run(step("baseline"), reporter)
     assert result["train_accuracy"] - result["val_accuracy"] > 0.1
     assert result["gap"] == pytest.approx(result["train_accuracy"] - result["val_accuracy"])
     assert [epoch for series, epoch, _ in reporter.epochs if series == "train"] == list(range(1, TINY.epochs + 1))
     for _, _, metrics in reporter.epochs:
         assert {"accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"} <= set(metrics)
-    assert reporter.results == result
+    assert reporter.results == {}  # the worker stores the returned result, once
     assert result["step"] == "baseline" and result["dataset"] == TINY.dataset
-    assert result["params"] == spec.count_params(lab.model_spec(step("baseline")))
+    assert result["params"] == spec.count_params(recipe.model_spec(step("baseline")))
 
 
 def test_the_small_batch_check_memorises_its_100_images():
-    result = lab.run(step("overfit_batch").to_dict(), FakeReporter())
+    result = runner.run(step("overfit_batch"), FakeReporter())
     assert result["n_images"] == 100
     assert result["train_accuracy"] >= 0.99 and result["passed"]
 
 
 def test_the_range_test_reports_a_loss_per_rate_and_suggests_a_rate_inside_the_sweep():
     reporter = FakeReporter()
-    result = lab.run(step("lr_range").to_dict(), reporter)
+    result = runner.run(step("lr_range"), reporter)
     rows = [metrics for series, _, metrics in reporter.epochs if series == "lr_range"]
     assert len(rows) == result["steps_run"] >= 10
     rates = [row["learning_rate"] for row in rows]
@@ -270,16 +302,16 @@ def test_the_lower_rate_step_continues_the_stored_l2_small_weights(tmp_path):
     config = step("l2_small", l2_small_epochs=2, lower_lr_epochs=2, subset=200, test_subset=50)
 
     def run_as(owner, name):
-        values = dataclasses.replace(config, step=name).to_dict()
-        run_id = store.create_run("regularization", values, owner=owner)
+        values = dataclasses.replace(config, step=name)
+        run_id = store.create_run("regularization", values.to_dict(), owner=owner)
         store.claim_run(run_id, "cpu")
-        result = lab.run(values, StoreReporter(store, run_id))
+        result = runner.run(values, StoreReporter(store, run_id))
         store.set_status(run_id, "done")
         store.merge_result(run_id, result)
         return run_id, result
 
     first_id, _ = run_as("alice", "l2_small")
-    assert store.artifact_path(first_id, lab.WEIGHTS_ARTIFACT).stat().st_size > 0
+    assert store.artifact_path(first_id, WEIGHTS_ARTIFACT).stat().st_size > 0
     second_id, second = run_as("alice", "lower_lr")
     assert second["continued_from_run"] == first_id
     assert second["epochs_total"] == 4

@@ -4,7 +4,9 @@ compared with real Keras models in test_composable.py."""
 
 import dataclasses
 import doctest
+import importlib
 import json
+import pkgutil
 import re
 
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 from labcore import spec as spec_module
 from labcore.errors import SpecError
 from labcore.spec import (
+    BLOCKS,
     RANGES,
     GroupSpec,
     HyperSpec,
@@ -35,6 +38,7 @@ from labcore.spec import (
     summarize,
     validate,
 )
+from labcore.spec.blocks import BLOCK_TYPES
 
 
 def edit(spec, path, value):
@@ -497,5 +501,24 @@ def test_inherited_values_resolve_from_hyper_unless_set():
     assert dense_l2(edit(edit(spec, "hyper.l2", 0.01), "task.dense_l2", 0.0)) == 0.0
 
 
-def test_docstring_examples_run():
-    assert doctest.testmod(spec_module).failed == 0
+# ## The block registry
+
+
+def test_every_block_type_has_a_title_a_walker_and_a_builder_reference():
+    assert BLOCKS == tuple(BLOCK_TYPES) and RANGES["learner.block"].choices == BLOCKS
+    for name, block in BLOCK_TYPES.items():
+        assert block.name == name
+        assert isinstance(block.title, str) and block.title.strip(), name
+        assert callable(block.walker), name
+        # Resolved (with Keras) in test_composable.py; here only its form.
+        assert re.fullmatch(r"[\w.]+:\w+", block.builder), name
+
+
+SPEC_MODULES = [spec_module] + [
+    importlib.import_module(f"labcore.spec.{module.name}") for module in pkgutil.iter_modules(spec_module.__path__)
+]
+
+
+@pytest.mark.parametrize("module", SPEC_MODULES, ids=[module.__name__ for module in SPEC_MODULES])
+def test_docstring_examples_run(module):
+    assert doctest.testmod(module).failed == 0

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from labcore import data, schedules, trainconfig, training
+from labcore import data, kinds, schedules, trainconfig, training
 from labcore.errors import ConfigError
 from labcore.reporting import Cancelled
 from labcore.schedules import ScheduleSpec
@@ -212,8 +212,9 @@ def test_train_run_pads_the_data_to_the_spec_and_reports_its_result():
     }
     train = dataclasses.replace(TINY, epochs=2, subset=300, test_subset=100, learning_rate=0.01)
     reporter = FakeReporter()
-    result = training.train_run({"spec": spec, "train": train.to_dict()}, reporter)
-    assert reporter.results == [result]
+    config = kinds.parse("train", {"spec": spec, "train": train.to_dict()})
+    result = training.train_run(config, reporter)
+    assert reporter.results == []  # the worker writes the returned result, once
     assert [epoch for _, epoch, _ in reporter.epochs] == [1, 2]
     assert result["dataset"] == "fashion_mnist_small"
     assert (result["n_train"], result["n_test"], result["epochs_run"]) == (270, 100, 2)
@@ -222,9 +223,9 @@ def test_train_run_pads_the_data_to_the_spec_and_reports_its_result():
     assert result["params"] > 0 and result["images_per_second"] > 0
 
 
-def test_train_run_refuses_a_bad_config_before_loading_anything():
+def test_a_bad_train_config_is_refused_before_the_runner_is_loaded():
     with pytest.raises(ConfigError, match=r"train.epochs must be an int in \[1, 500\]; got 0."):
-        training.train_run({"spec": {}, "train": {"epochs": 0}}, FakeReporter())
+        kinds.parse("train", {"spec": {}, "train": {"epochs": 0}})
 
 
 # A small model on a GPU waits on Python between steps; two settings cut the

@@ -1,53 +1,29 @@
-"""The Ensemble lab: instances of one model disagree, and their votes combine.
+"""The Ensemble lab's recipe: validation, the member spec, voting and its summaries.
 
-Description: train N instances of one spec with different seeds (optionally
-each on a bootstrap resample), combine their test-set predictions by soft,
-hard and validation-weighted voting, and compare with the intra-model
-ensembles built from the same spec (a shared trunk with K heads, and a
-stacked combiner on those heads): accuracy, parameters, training time and
-inference time per image for every variant.
-
-This module owns the recipe's `Config`, its `PRESETS`, the validator
-`problems`, and every pure-NumPy piece the page and the tests use directly:
-the voting rules, the pairwise agreement matrix, accuracy as the ensemble
-grows, the vote strip and the variant table, with the Altair charts drawn
-from them. It must stay free of Keras: the Streamlit process imports it.
-`run` imports the Keras half (`labcore.labs._ensemble_keras`) only when a
-worker calls it.
-
-What the original lab (CIFAR-10, 30 epochs) told its students, kept in
-`ORIGINAL` so every figure can show it beside the measured value: about 84%
-per model, members 0.5-2% apart, the averaged ensemble "a modest boost of
-~2%" over the best member, bagging heads within 1/10-1/4 of 1%, stacking
-about the same as bagging, just over 1.8 million parameters per model.
+Everything the runner and the page compute that needs no Keras: the
+validator `problems`, the spec every member is built from and how each
+member trains, the voting rules, the pairwise agreement matrix, accuracy
+as the ensemble grows, the vote strip, the bootstrap draws and the variant
+table. Predictions are softmax outputs stacked as (members, images,
+classes), so the page recomputes any rule from a run's stored predictions
+without training again. Keras-free and Altair-free: the Streamlit process
+imports it.
 """
 
 import dataclasses
 
 import numpy as np
 
-from labcore import data, references, schedules, trainconfig
+from labcore import data, records, references, schedules, trainconfig
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, describe
-from labcore.records import Record
-from labcore.spec import Range
+from labcore.labs.ensemble.config import FILTERS, RANGES, RULES, Config
 
 __all__ = [
-    "FILTERS",
-    "MODELS",
-    "ORIGINAL",
-    "PRESETS",
-    "PRESET_NOTES",
-    "RANGES",
-    "RULES",
-    "Config",
     "accuracy",
     "accuracy_by_n",
-    "accuracy_by_n_chart",
     "agreement",
-    "agreement_chart",
     "bootstrap_indices",
-    "closing_note",
     "combiner_params",
     "hard_vote",
     "heads_params",
@@ -55,143 +31,17 @@ __all__ = [
     "member_train_config",
     "n_train_images",
     "problems",
-    "run",
     "soft_vote",
     "summarize_votes",
     "variant_rows",
     "vote",
-    "vote_chart",
     "vote_flags",
     "vote_strip",
     "weights_from",
 ]
 
-MODELS = ("small", "ensemble_base")
-RULES = {
-    "soft": "soft vote (mean of the softmax outputs)",
-    "hard": "hard vote (majority of the predicted classes)",
-    "weighted": "soft vote weighted by validation accuracy",
-}
-FILTERS = {
-    "all": "all test images",
-    "disagree": "members disagree",
-    "fixed": "ensemble fixed a member's mistake",
-    "wrong": "ensemble got it wrong",
-}
 
-# What the original lab told its students to expect on CIFAR-10 after 30
-# epochs (ORIGINAL_LABS.md, Lab 3). It published no timings.
-ORIGINAL = {
-    "member": "about 84% test accuracy per model after 30 epochs, e.g. [84%, 82.5%, 83%]",
-    "spread": "members differ by as little as 0.5% or as much as 2%",
-    "gain": "a modest boost of ~2% over the best single model",
-    "agreement": "no figure; the members are \"the same model\" trained three times",
-    "by_n": "three members only; no curve as N grows",
-    "heads": "bagging heads within 1/10 to 1/4 of 1% of each other",
-    "stacking": "stacking plateaus about where intra-model bagging does (still overfitting)",
-    "params": "just over 1.8 million parameters per model; 1.9 million with the stacked head",
-    "votes": "no per-image view; only the ensemble's accuracy",
-}
-
-
-# ## Configuration
-#
-# One declaration per field: `problems` words its messages from them and
-# the page takes its sliders' bounds from them.
-
-RANGES = {
-    "dataset": Range("choice", choices=tuple(data.DATASETS)),
-    "seed": Range("int", 0, 999_999),
-    "model": Range("choice", choices=MODELS),
-    "width": Range("int", 4, 128),
-    "n_members": Range("int", 2, 8),
-    "bagging": Range("bool"),
-    "epochs": Range("int", 1, 500),
-    "batch_size": Range("int", 1, 4096),
-    "learning_rate": Range("float", 0.0, 10.0, lo_open=True),
-    "lr_drop_every": Range("int", 1, 500, optional=True),
-    "subset": Range("int", 10, 100_000, optional=True),
-    "val_fraction": Range("float", 0.0, 0.5, lo_open=True),
-    "n_heads": Range("choice", choices=(0, 2, 3, 4, 5, 6, 7, 8)),
-    "stacking": Range("bool"),
-    "stacking_epochs": Range("int", 1, 500),
-    "stacking_learning_rate": Range("float", 0.0, 10.0, lo_open=True),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Config(Record):
-    """One run of the Ensemble lab; the defaults are the `quick` preset.
-
-    Args:
-        dataset: str, a key of `labcore.data.DATASETS`.
-        seed: int in [0, 999999]; member i trains with seed + i - 1, and
-            the data split and the bootstrap draws are seeded from it too.
-        model: str, "small" (a plain ConvNet built from `width`, for this
-            CPU) or "ensemble_base" (the original's ResNet v2, 1.8M
-            parameters, 32x32x3: smaller images are zero-padded).
-        width: int in [4, 128], the small model's stem filters; its groups
-            have width, 2x and 4x as many (unused by "ensemble_base").
-        n_members: int in [2, 8], the instances trained (N).
-        bagging: bool, train each member on its own bootstrap resample of
-            the training images (same size, drawn with replacement) instead
-            of all of them.
-        epochs: int in [1, 500], per member and for the K-head model.
-        batch_size: int in [1, 4096].
-        learning_rate: float in (0, 10], Adam's rate.
-        lr_drop_every: int or None, multiply the rate by 0.1 every that
-            many epochs (the original: 20, of 30 epochs); None = constant.
-        subset: int or None, at most this many training images (validation
-            included), stratified; a dataset with fewer uses all of its own.
-        val_fraction: float in (0, 0.5], held out for validation (it weighs
-            the members in the "weighted" rule).
-        n_heads: int, 0 or 2 to 8, the heads K of the intra-model ensemble;
-            0 leaves that variant (and stacking) out.
-        stacking: bool, train a combiner on the K heads' outputs, with the
-            trunk and heads frozen (needs n_heads >= 2).
-        stacking_epochs: int in [1, 500].
-        stacking_learning_rate: float in (0, 10].
-    """
-
-    dataset: str = data.DEFAULT_DATASET
-    seed: int = 0
-    model: str = "small"
-    width: int = 16
-    n_members: int = 3
-    bagging: bool = False
-    epochs: int = 5
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    lr_drop_every: int | None = None
-    subset: int | None = 20_000
-    val_fraction: float = 0.1
-    n_heads: int = 3
-    stacking: bool = True
-    stacking_epochs: int = 2
-    stacking_learning_rate: float = 1e-3
-
-
-PRESETS = {
-    "tiny": dataclasses.replace(
-        Config(), width=8, n_members=2, epochs=1, subset=600, n_heads=2, stacking_epochs=1
-    ),
-    "quick": Config(),
-    "full": dataclasses.replace(
-        Config(),
-        dataset="cifar10",
-        model="ensemble_base",
-        epochs=30,
-        lr_drop_every=20,
-        subset=None,
-        stacking_epochs=10,
-        stacking_learning_rate=1e-4,
-    ),
-}
-PRESET_NOTES = {
-    "tiny": "seconds: 2 narrow members, 1 epoch on 600 images (a smoke test)",
-    "quick": "a few minutes: 3 small members, 5 epochs on up to 20,000 images",
-    "full": "the original: its 1.8M-parameter ResNet, 30 epochs, rate /10 after 20, all images (hours)",
-}
+# ## The member spec and how each member trains
 
 
 def member_spec(config):
@@ -275,13 +125,7 @@ def problems(config):
     >>> problems({"n_members": 1})
     ['n_members must be an int in [2, 8]; got 1.']
     """
-    try:
-        parsed = Config.from_dict(config)
-    except ConfigError as error:
-        return [str(error)]
-    found = []
-    for name, declared in RANGES.items():
-        found += declared.problems(name, getattr(parsed, name))
+    parsed, found, _ = records.check(Config, config, RANGES)
     if found:
         return found
     if parsed.stacking and parsed.n_heads == 0:
@@ -604,7 +448,7 @@ def variant_rows(result, rule="soft"):
     """One row per variant of a run's result, for the chart and the note.
 
     Args:
-        result: dict, a run's result (see `run`); parts not yet trained are
+        result: dict, a run's result (see `runner.run`); parts not yet trained are
             left out.
         rule: str, the rule the inter-model ensemble votes with.
 
@@ -660,176 +504,3 @@ def variant_rows(result, rule="soft"):
             }
         )
     return rows
-
-
-def _signed(value):
-    return f"{100 * value:+.2f} points"
-
-
-def closing_note(result, rule="soft"):
-    """The run's findings in a few markdown lines: spread, gain, every variant.
-
-    Args:
-        result: dict, a finished run's result.
-        rule: str, the inter-model ensemble's rule.
-
-    Returns:
-        str, markdown; the gain is stated with its sign, whatever it is.
-    """
-    votes = result["votes"]
-    gain = votes["rules"][rule]
-    verdict = "better than" if gain["gain_over_best"] > 0 else (
-        "no better than" if gain["gain_over_best"] == 0 else "worse than")
-    lines = [
-        f"On {result['dataset_title']}, with {result['n_train']:,} training images and "
-        f"{result['n_test']:,} test images, {len(votes['members'])} members scored "
-        f"{', '.join(f'{100 * a:.2f}%' for a in votes['members'])}: a spread of "
-        f"{100 * votes['spread']:.2f} points. The {RULES[rule]} reached "
-        f"{100 * gain['accuracy']:.2f}%, {_signed(gain['gain_over_best'])} over the best member "
-        f"({verdict} it) and {_signed(gain['gain_over_mean'])} over the mean member.",
-        "",
-    ]
-    for row in variant_rows(result, rule):
-        lines.append(
-            f"- **{row['variant']}**: {100 * row['accuracy']:.2f}% test accuracy, "
-            f"{row['params']:,} parameters, {row['train_seconds']:.0f} s training, "
-            f"{row['inference_ms_per_image']:.3f} ms per test image"
-        )
-    return "\n".join(lines)
-
-
-# ## Charts
-#
-# Altair and pandas are imported when a chart is drawn (by a page), so a
-# worker running this lab imports neither.
-
-
-def vote_chart(image_votes, class_names):
-    """One image's votes: a bar per member and one for the ensemble.
-
-    Bar length is the voter's confidence (the full width is 100%), colour
-    whether its class is right, and the class and confidence are written
-    on the bar, so the chart needs no axis and stays legible in a narrow
-    column.
-
-    Args:
-        image_votes: one row of `vote_strip`.
-        class_names: the dataset's class names.
-
-    Returns:
-        alt.LayerChart.
-    """
-    import altair as alt
-    import pandas as pd
-
-    frame = pd.DataFrame.from_records(
-        [
-            {**v, "verdict": "right" if v["correct"] else "wrong",
-             "text": f"{class_names[v['class']]} {v['confidence']:.0%}"}
-            for v in image_votes["votes"]
-        ]
-    )
-    base = alt.Chart(frame).encode(
-        y=alt.Y("voter:N", sort=None, title=None, axis=alt.Axis(labelFontSize=11, ticks=False, domain=False)),
-        tooltip=["voter:N", "text:N", "verdict:N"],
-    )
-    scale = alt.Scale(domain=[0, 1])
-    track = base.mark_bar(color="#e8e8e8").encode(x=alt.X("full:Q", scale=scale, axis=None)).transform_calculate(
-        full="1")
-    bars = base.mark_bar().encode(
-        x=alt.X("confidence:Q", scale=scale, axis=None),
-        color=alt.Color("verdict:N", scale=alt.Scale(domain=["right", "wrong"], range=["#74c476", "#fb6a4a"]),
-                        legend=None),
-        # The ensemble's bar in full colour, the members' lighter.
-        opacity=alt.condition(alt.datum.voter == "ensemble", alt.value(1.0), alt.value(0.55)),
-    )
-    names = base.mark_text(align="left", dx=3, fontSize=11).encode(x=alt.value(0), text="text:N")
-    # Streamlit fits the whole chart, axes included, into this height.
-    return (track + bars + names).properties(height=24 * len(frame) + 8)
-
-
-def agreement_chart(matrices):
-    """Pairwise agreement heatmaps: on all test images, and on shared errors.
-
-    The diagonal (a member with itself) is left blank, and each colour
-    scale spans the pairs' own range: members of one spec agree on most
-    images, and the differences between pairs are what matter.
-
-    Args:
-        matrices: dict from `agreement`.
-
-    Returns:
-        alt.HConcatChart of two heatmaps.
-    """
-    import altair as alt
-    import pandas as pd
-
-    n = len(matrices["agree"])
-    charts = []
-    for key, title in (("agree", "agree on all test images"),
-                       ("same_error", "same wrong class, where both are wrong")):
-        frame = pd.DataFrame.from_records(
-            [
-                {"member": f"member {i + 1}", "other": f"member {j + 1}", "share": float(matrices[key][i, j])}
-                for i in range(n) for j in range(n) if i != j and not np.isnan(matrices[key][i, j])
-            ],
-            columns=["member", "other", "share"],
-        )
-        order = [f"member {i + 1}" for i in range(n)]
-        base = alt.Chart(frame, title=title).encode(
-            x=alt.X("other:N", title=None, sort=order, scale=alt.Scale(domain=order), axis=alt.Axis(labelAngle=0, labelAlign="center")),
-            y=alt.Y("member:N", title=None, sort=order, scale=alt.Scale(domain=order)),
-        )
-        cells = base.mark_rect().encode(
-            color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", zero=False), title=None,
-                            legend=alt.Legend(format=".1%")),
-            tooltip=["member:N", "other:N", alt.Tooltip("share:Q", format=".1%")],
-        )
-        text = base.mark_text(fontSize=12).encode(text=alt.Text("share:Q", format=".1%"))
-        charts.append((cells + text).properties(width=80 * n, height=36 * n))
-    return alt.hconcat(*charts).resolve_scale(color="independent")
-
-
-def accuracy_by_n_chart(by_n, best_member, height=260):
-    """Accuracy as members join, one line per rule, the best member dashed.
-
-    Args:
-        by_n: dict rule -> list of accuracies (see `accuracy_by_n`).
-        best_member: float, the best single member's accuracy.
-        height: int, pixels.
-
-    Returns:
-        alt.LayerChart.
-    """
-    import altair as alt
-    import pandas as pd
-
-    frame = pd.DataFrame.from_records(
-        [{"members": n, "accuracy": value, "rule": rule}
-         for rule, values in by_n.items() for n, value in enumerate(values, start=1)]
-    )
-    lines = alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("members:Q", title="members N", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(zero=False),
-                axis=alt.Axis(format="%")),
-        color=alt.Color("rule:N", title="rule", legend=alt.Legend(symbolType="stroke")),
-        # Dashes let a line show through another it coincides with (soft and weighted often do).
-        strokeDash=alt.StrokeDash("rule:N", scale=alt.Scale(domain=list(RULES), range=[[1, 0], [6, 3], [2, 3]]),
-                                  title="rule"),
-        tooltip=["rule:N", "members:Q", alt.Tooltip("accuracy:Q", format=".2%")],
-    )
-    best = alt.Chart(pd.DataFrame({"accuracy": [best_member], "what": ["best single member"]})).mark_rule(
-        strokeDash=[5, 3], color="gray").encode(y="accuracy:Q", tooltip=["what:N", alt.Tooltip("accuracy:Q", format=".2%")])
-    return (lines + best).properties(title="accuracy as the ensemble grows (grey dashes: the best single member)",
-                                     height=height)
-
-
-def run(config, reporter):
-    """Runner of the `ensemble` kind (imports Keras; worker processes only).
-
-    See `labcore.labs._ensemble_keras.run` for what it trains, stores and
-    reports.
-    """
-    from labcore.labs import _ensemble_keras  # deferred: Keras stays out of the Streamlit process
-
-    return _ensemble_keras.run(config, reporter)

@@ -1,13 +1,13 @@
-"""The Ensemble lab's Keras half: train the members, the K-head model and the stack.
+"""The Ensemble lab's runner: train the members, the K-head model and the stack.
 
-Description: `run` trains N members of one spec, then a shared trunk with K
-heads and a combiner stacked on those heads, and reports every variant's
-accuracy, parameters, training time and inference time per image.
+`run` trains N members of one spec, then a shared trunk with K heads and a
+combiner stacked on those heads, and reports every variant's accuracy,
+parameters, training time and inference time per image.
 
 Imports Keras (backend-agnostic: `keras` only), so only a worker process
-imports it, through `labcore.labs.ensemble.run`. Everything that needs no
-Keras (the config, voting, agreement, the variant table) lives in
-`labcore.labs.ensemble`, and this module calls it.
+imports it, through the job-kind registry. Everything that needs no Keras
+(the config, voting, agreement, the variant table) lives in `config` and
+`recipe`, and this module calls them.
 
 The original lab built its intra-model ensembles by hand and copied weights
 by position in `get_weights()` (`weights_b[:247]`), an index that was off by
@@ -24,8 +24,8 @@ import numpy as np
 
 from labcore import composable, data, schedules, training, trainconfig
 from labcore import spec as spec_lib
-from labcore.errors import ConfigError
-from labcore.labs import ensemble
+from labcore.labs.ensemble import recipe
+from labcore.labs.ensemble.config import Config
 from labcore.reporting import Cancelled, StageReporter
 
 __all__ = [
@@ -146,16 +146,16 @@ def _check_cancelled(reporter, where):
         raise Cancelled(f"cancelled {where}")
 
 
-def _train_members(cfg, model_spec, splits, reporter, n_stages):
+def _train_members(config, model_spec, splits, reporter, n_stages):
     """Train the N members; store their test predictions and results as each finishes."""
     members, predictions = [], []
-    for member in range(1, cfg.n_members + 1):
+    for member in range(1, config.n_members + 1):
         _check_cancelled(reporter, f"before member {member}")
-        stage = StageReporter.share(reporter, f"member {member}/{cfg.n_members}", member - 1, n_stages)
-        train = ensemble.member_train_config(cfg, member)
+        stage = StageReporter.share(reporter, f"member {member}/{config.n_members}", member - 1, n_stages)
+        train = recipe.member_train_config(config, member)
         x_train, y_train = splits.x_train, splits.y_train
-        if cfg.bagging:
-            drawn = ensemble.bootstrap_indices(len(x_train), train.seed)
+        if config.bagging:
+            drawn = recipe.bootstrap_indices(len(x_train), train.seed)
             x_train, y_train = x_train[drawn], y_train[drawn]
         training.set_seed(train.seed)
         model = composable.build_model(model_spec)
@@ -170,8 +170,8 @@ def _train_members(cfg, model_spec, splits, reporter, n_stages):
             {
                 "member": member,
                 "seed": train.seed,
-                "bootstrap_unique_images": int(len(np.unique(drawn))) if cfg.bagging else None,
-                "test_accuracy": ensemble.accuracy(predictions[-1].argmax(axis=1), splits.y_test),
+                "bootstrap_unique_images": int(len(np.unique(drawn))) if config.bagging else None,
+                "test_accuracy": recipe.accuracy(predictions[-1].argmax(axis=1), splits.y_test),
                 "val_accuracy": fitted["history"]["val_accuracy"][-1],
                 "params": int(model.count_params()),
                 "train_seconds": fitted["seconds"],
@@ -184,12 +184,12 @@ def _train_members(cfg, model_spec, splits, reporter, n_stages):
     return members, np.stack(predictions)
 
 
-def _train_heads(cfg, model_spec, splits, reporter, stage):
+def _train_heads(config, model_spec, splits, reporter, stage):
     """Train the shared trunk with K heads jointly; return the model and its result."""
-    train = ensemble.member_train_config(cfg)
-    names = head_names(cfg.n_heads)
+    train = recipe.member_train_config(config)
+    names = head_names(config.n_heads)
     training.set_seed(train.seed)
-    model = build_heads_model(model_spec, cfg.n_heads)
+    model = build_heads_model(model_spec, config.n_heads)
     fitted = training.fit(
         model,
         (splits.x_train, {n: splits.y_train for n in names},
@@ -205,25 +205,25 @@ def _train_heads(cfg, model_spec, splits, reporter, stage):
     history = fitted["history"]
     val_accuracies = [history[f"val_{n}_accuracy"][-1] for n in names]
     heads = {
-        "n_heads": cfg.n_heads,
+        "n_heads": config.n_heads,
         "params": int(model.count_params()),
         "train_seconds": fitted["seconds"],
         "inference_ms_per_image": ms_per_image,
         "val_accuracies": val_accuracies,
-        "votes": ensemble.summarize_votes(predictions, splits.y_test, val_accuracies),
+        "votes": recipe.summarize_votes(predictions, splits.y_test, val_accuracies),
     }
     return model, heads
 
 
-def _train_stacking(cfg, model_spec, heads_model, splits, stage):
+def _train_stacking(config, model_spec, heads_model, splits, stage):
     """Train only the combiner on the frozen trunk and heads; return its result."""
     train = dataclasses.replace(
-        ensemble.member_train_config(cfg),
-        epochs=cfg.stacking_epochs,
-        learning_rate=cfg.stacking_learning_rate,
+        recipe.member_train_config(config),
+        epochs=config.stacking_epochs,
+        learning_rate=config.stacking_learning_rate,
         schedule=schedules.ScheduleSpec(),
     )
-    stack, copied = stack_on_heads(heads_model, model_spec, cfg.n_heads)
+    stack, copied = stack_on_heads(heads_model, model_spec, config.n_heads)
     fitted = training.fit(
         stack, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, stage,
         series="stacking",
@@ -236,11 +236,11 @@ def _train_stacking(cfg, model_spec, heads_model, splits, stage):
         "layers_copied": len(copied),
         "train_seconds": fitted["seconds"],
         "inference_ms_per_image": ms_per_image,
-        "test_accuracy": ensemble.accuracy(_stored(outputs).argmax(axis=1), splits.y_test),
+        "test_accuracy": recipe.accuracy(_stored(outputs).argmax(axis=1), splits.y_test),
     }
 
 
-def run(config, reporter):
+def run(config: Config, reporter) -> dict:
     """Runner of the `ensemble` kind: members, votes, K heads, stacking.
 
     Stores as it goes: per-epoch curves under series "member 1", ...,
@@ -248,44 +248,42 @@ def run(config, reporter):
     whole test set in order, so row i is test image i),
     "member_probabilities" (float16, members x images x classes, rewritten
     as each member ends) and "head_probabilities" (heads x images x
-    classes); and result parts as each stage ends.
+    classes); and result parts as each stage ends, so the page shows
+    them live. The whole result is returned, not reported: the worker
+    stores it.
 
     Args:
-        config: dict, see `labcore.labs.ensemble.Config`.
+        config: Config, already validated by the worker
+            (`recipe.problems` found nothing).
         reporter: a `labcore.reporting.Reporter`.
 
     Returns:
         dict, the result: "dataset", "dataset_title", "n_train", "n_val",
         "n_test", "model", "members" (per member: test and validation
         accuracy, params, train_seconds, inference_ms_per_image), "votes"
-        (`ensemble.summarize_votes` of the members), "heads" (the K-head
+        (`recipe.summarize_votes` of the members), "heads" (the K-head
         model: params, times, its heads' `summarize_votes`), "stacking"
         (params, trainable_params, layers_copied, times, test_accuracy) and
-        "variants" (`ensemble.variant_rows`, soft vote).
+        "variants" (`recipe.variant_rows`, soft vote).
 
     Raises:
-        ConfigError: `ensemble.problems` found problems (all listed).
         Cancelled: the run was cancelled.
     """
-    found = ensemble.problems(config)
-    if found:
-        raise ConfigError("\n".join(found))
-    cfg = ensemble.Config.from_dict(config)
-    model_spec = ensemble.member_spec(cfg)
-    info = data.DATASETS[cfg.dataset]
-    n_stages = cfg.n_members + (cfg.n_heads > 0) + cfg.stacking
+    model_spec = recipe.member_spec(config)
+    info = data.DATASETS[config.dataset]
+    n_stages = config.n_members + (config.n_heads > 0) + config.stacking
 
     reporter.progress(0.0, f"loading {info.title}")
-    drawn, _ = ensemble.n_train_images(cfg)
+    drawn, _ = recipe.n_train_images(config)
     splits = data.load(
-        cfg.dataset,
+        config.dataset,
         subset=drawn if drawn < info.n_train else None,
-        val_fraction=cfg.val_fraction,
-        seed=cfg.seed,
+        val_fraction=config.val_fraction,
+        seed=config.seed,
         **trainconfig.load_options(model_spec.input_shape, info.image_shape),
     )
     result = {
-        "dataset": cfg.dataset,
+        "dataset": config.dataset,
         "dataset_title": info.title,
         "n_train": int(len(splits.x_train)),
         "n_val": int(len(splits.x_val)),
@@ -295,26 +293,25 @@ def run(config, reporter):
     reporter.artifact("test_labels", splits.y_test)
     reporter.result(result)
 
-    members, predictions = _train_members(cfg, model_spec, splits, reporter, n_stages)
+    members, predictions = _train_members(config, model_spec, splits, reporter, n_stages)
     result["members"] = members
-    result["votes"] = ensemble.summarize_votes(
+    result["votes"] = recipe.summarize_votes(
         predictions, splits.y_test, [m["val_accuracy"] for m in members]
     )
     reporter.result({"votes": result["votes"]})
 
-    stage_index = cfg.n_members
-    if cfg.n_heads:
+    stage_index = config.n_members
+    if config.n_heads:
         _check_cancelled(reporter, "before the K-head model")
-        stage = StageReporter.share(reporter, f"{cfg.n_heads} heads", stage_index, n_stages)
-        heads_model, result["heads"] = _train_heads(cfg, model_spec, splits, reporter, stage)
+        stage = StageReporter.share(reporter, f"{config.n_heads} heads", stage_index, n_stages)
+        heads_model, result["heads"] = _train_heads(config, model_spec, splits, reporter, stage)
         reporter.result({"heads": result["heads"]})
         stage_index += 1
-        if cfg.stacking:
+        if config.stacking:
             _check_cancelled(reporter, "before stacking")
             stage = StageReporter.share(reporter, "stacking", stage_index, n_stages)
-            result["stacking"] = _train_stacking(cfg, model_spec, heads_model, splits, stage)
+            result["stacking"] = _train_stacking(config, model_spec, heads_model, splits, stage)
 
-    result["variants"] = ensemble.variant_rows(result)
+    result["variants"] = recipe.variant_rows(result)
     reporter.progress(1.0, "done")
-    reporter.result(result)
     return result

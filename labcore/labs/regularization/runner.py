@@ -1,10 +1,11 @@
-"""The Regularization lab's Keras half: train one step of the ladder and measure it.
+"""The Regularization lab's runner: train one step of the ladder and measure it.
 
-Imported only by `labcore.labs.regularization.run`, in a worker process:
-it imports Keras (`keras` only, never `tf.*`). Every step builds its model
-from the recipe's pure `model_spec`, trains it through `labcore.training.fit`
-(live epochs, cancellation, the no-compounding schedules) and measures the
-gap the lab is about with the final weights in inference mode.
+The kind's runner `run`, which a worker imports through the kind registry;
+the only module of the lab that imports Keras (`keras` only, never `tf.*`).
+Every step builds its model from the recipe's pure `model_spec`, trains it
+through `labcore.training.fit` (live epochs, cancellation, the
+no-compounding schedules) and measures the gap the lab is about with the
+final weights in inference mode.
 
 Four steps are more than one fit: the small-batch check, the lower-rate step
 (which continues the L2-small step's stored weights), the learning-rate
@@ -20,7 +21,8 @@ import keras
 import numpy as np
 
 from labcore import composable, data, trainconfig, training
-from labcore.labs import regularization as recipe
+from labcore.labs.regularization import recipe
+from labcore.labs.regularization.config import WEIGHTS_ARTIFACT
 from labcore.reporting import Cancelled, StageReporter
 
 __all__ = ["run"]
@@ -94,9 +96,9 @@ def _fit_and_measure(model, splits, train, reporter, series="train"):
 def _save_weights(model, reporter):
     """Store the model's weights as an artifact (Keras writes files, so via a temporary one)."""
     with tempfile.TemporaryDirectory(prefix="labcore-weights-") as folder:
-        path = pathlib.Path(folder) / recipe.WEIGHTS_ARTIFACT
+        path = pathlib.Path(folder) / WEIGHTS_ARTIFACT
         model.save_weights(path)
-        reporter.artifact(recipe.WEIGHTS_ARTIFACT, path.read_bytes())
+        reporter.artifact(WEIGHTS_ARTIFACT, path.read_bytes())
 
 
 # ## The ladder's steps
@@ -134,7 +136,7 @@ def _stored_l2_small(config, reporter):
     for earlier in store.list_runs(statuses=("done",), owner=owner, kind="regularization"):
         if earlier.id != run_id and recipe.continues(config, earlier.config):
             try:
-                return earlier, store.artifact_path(earlier.id, recipe.WEIGHTS_ARTIFACT)
+                return earlier, store.artifact_path(earlier.id, WEIGHTS_ARTIFACT)
             except KeyError:
                 continue
     return None
@@ -268,20 +270,26 @@ _RUNNERS = {
 
 
 def run(config, reporter):
-    """Run one step and report its result.
+    """Runner of the "regularization" kind: train one step and return its result.
+
+    The worker validates the stored config and writes the returned result;
+    this function does neither.
 
     Args:
-        config: recipe.Config, already validated.
-        reporter: a `labcore.reporting.Reporter`.
+        config: Config, already validated.
+        reporter: a `labcore.reporting.Reporter`; per-epoch metrics go to
+            the "train" series (the sweep: one series per model, the range
+            test: "lr_range", one row per batch).
 
     Returns:
         dict, with "step", "dataset" and "model" always; the ladder's steps
         add train_accuracy, val_accuracy, gap, best_val_accuracy,
         test_accuracy, epochs_run, seconds, seconds_per_epoch, params; see
         each step's function for the rest.
+
+    Raises:
+        labcore.reporting.Cancelled: the run was cancelled.
     """
     result = _RUNNERS.get(config.step, train_step)(config, reporter)
     model_name = recipe.model_spec(config).name
-    result = {"step": config.step, "dataset": config.dataset, "model": model_name, **result}
-    reporter.result(result)
-    return result
+    return {"step": config.step, "dataset": config.dataset, "model": model_name, **result}

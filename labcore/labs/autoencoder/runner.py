@@ -1,15 +1,15 @@
 """
-Title: AutoEncoder for CNN, the recipe
+Title: AutoEncoder for CNN, the runner
 Description: train a conv autoencoder, measure its reconstructions, then
 time the same classifier head on pixels and on the frozen codes.
 
-The Keras half of `labcore.labs.autoencoder` (which holds the config, the
-specs and the validator, and says why the lab is built this way). Only
-`autoencoder.run` imports this module, inside a worker process. Keras 3,
-backend-agnostic: `keras` only, never `tf.*`. Every model comes from a spec
-through `labcore.composable`; every fit goes through `labcore.training.fit`,
-which reports each epoch and stops within a batch when the run is
-cancelled.
+The only module of the lab that imports Keras, so only a worker process
+imports it (the job kind names it by string); the package's docstring
+says why the lab is built this way. `run` takes a Config the worker has
+already validated with `recipe.problems`. Keras 3, backend-agnostic:
+`keras` only, never `tf.*`. Every model comes from a `recipe` spec through
+`labcore.composable`; every fit goes through `labcore.training.fit`, which
+reports each epoch and stops within a batch when the run is cancelled.
 """
 
 import functools
@@ -22,7 +22,8 @@ import numpy as np
 
 from labcore import composable, data, training
 from labcore.images import image_grid
-from labcore.labs import autoencoder as lab
+from labcore.labs.autoencoder import recipe
+from labcore.labs.autoencoder.config import INPUT_SIZE
 from labcore.reporting import Cancelled, StageReporter
 from labcore.trainconfig import TrainConfig
 
@@ -73,7 +74,7 @@ def _steps(reporter, config):
 def _crop(images, image_shape):
     """The centred image_shape region of 32x32 images (what `data.load` padded)."""
     height, width = image_shape[:2]
-    top, left = (lab.INPUT_SIZE - height) // 2, (lab.INPUT_SIZE - width) // 2
+    top, left = (INPUT_SIZE - height) // 2, (INPUT_SIZE - width) // 2
     return images[:, top:top + height, left:left + width, :]
 
 
@@ -120,7 +121,7 @@ def _train_autoencoder(config, splits, showcase, step):
     image_shape = splits.info.image_shape
     crop = functools.partial(_crop, image_shape=image_shape)
     training.set_seed(config.seed)
-    autoencoder = composable.build_model(lab.autoencoder_spec(config, image_shape[2]))
+    autoencoder = composable.build_model(recipe.autoencoder_spec(config, image_shape[2]))
     x_test = splits.x_test
 
     def grid():
@@ -178,7 +179,7 @@ def _measure_reconstructions(config, autoencoder, splits, showcase, showcase_lab
     psnr = _psnr(mse)
     encoder = composable.encoder_of(autoencoder)
     codes = keras.ops.convert_to_numpy(encoder(showcase, training=False))
-    sizes = lab.bottleneck(config)
+    sizes = recipe.bottleneck(config)
     reporter.artifact("psnr_per_image.npy", psnr.astype(np.float32))
     reporter.artifact("mse_per_image.npy", mse.astype(np.float32))
     reporter.artifact("showcase_images.npy", _crop(showcase, image_shape))
@@ -217,14 +218,14 @@ def _classifier(config, splits, pretrained=None, on_codes=False):
     weights, copied by layer name: step 4's fine-tune.
     """
     channels = splits.info.image_shape[2]
-    sizes = lab.bottleneck(config)
+    sizes = recipe.bottleneck(config)
     training.set_seed(config.seed)
     head = composable.build_model(
-        lab.classifier_spec(config, sizes["code_shape"], splits.info.n_classes)
+        recipe.classifier_spec(config, sizes["code_shape"], splits.info.n_classes)
     )
     if on_codes:
         return head
-    stem = composable.build_model(lab.encoder_spec(config, channels))
+    stem = composable.build_model(recipe.encoder_spec(config, channels))
     if pretrained is not None:
         composable.transfer_weights(pretrained, stem)
     pixels = keras.Input(sizes["input_shape"], name="pixels")
@@ -316,10 +317,14 @@ def _fine_tune(config, autoencoder, splits, step):
 
 
 def run(config, reporter):
-    """The four steps, each reported as soon as it is done.
+    """Runner of the `autoencoder` job kind: the four steps of the lab.
+
+    Each step reports its own part of the result as soon as it is done, so
+    the page shows it while the next one trains; the merged whole is
+    returned for the worker to store, not reported again.
 
     Args:
-        config: autoencoder.Config, already validated.
+        config: Config, already parsed and validated by the worker.
         reporter: a `labcore.reporting.Reporter`.
 
     Returns:
@@ -335,7 +340,7 @@ def run(config, reporter):
         subset=config.subset,
         val_fraction=config.val_fraction,
         seed=config.seed,
-        pad_to=lab.INPUT_SIZE,
+        pad_to=INPUT_SIZE,
         test_subset=config.test_subset,
     )
     # The same held-out images, one per class, in every grid of the run.
