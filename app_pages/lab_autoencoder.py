@@ -43,7 +43,14 @@ stages = left.slider(
 channels = right.select_slider(
     "channels of the code", options=[1, 2, 4, 8, 16, 32, 64, 128], value=config.latent_channels,
     key=f"{keyed}_channels", help="The last stage's filters: how many features each code pixel holds.")
-config = dataclasses.replace(config, stages=stages, latent_channels=channels)
+UPSAMPLING = {"resize": "resize x2, then a 3x3 conv (ours)",
+              "transpose": "3x3 transposed conv, stride 2 (the original's)"}
+upsampling = st.radio(
+    "How the decoder doubles the map", list(UPSAMPLING), format_func=UPSAMPLING.get, horizontal=True,
+    index=list(UPSAMPLING).index(config.decoder_upsampling), key=f"{keyed}_upsampling",
+    help="A 3x3 kernel at stride 2 overlaps even and odd output pixels unevenly and paints a checkerboard "
+         "into the reconstructions; resizing first covers every pixel alike, with the same parameters.")
+config = dataclasses.replace(config, stages=stages, latent_channels=channels, decoder_upsampling=upsampling)
 sizes = recipe.bottleneck(config)
 a, b, c, d = st.columns(4)
 a.metric("input (padded)", views.shape_text(sizes["input_shape"]),
@@ -79,11 +86,16 @@ st.markdown(text["Train"])
 problems = recipe.problems(config.to_dict())
 if problems:
     st.error("These settings cannot run:\n\n" + "\n".join(f"- {p}" for p in problems))
-lab_ui.run_button(
-    "autoencoder", config, key="ae_run", disabled=bool(problems),
-    label="Train the autoencoder, then both classifiers",
-    title=f"AutoEncoder · {preset} · code {views.shape_text(sizes['code_shape'])} · "
-          f"{config.classifier}")
+button, count = st.columns([3, 1], vertical_alignment="bottom")
+with count:
+    # A quick run takes about a minute: one seed first, more for a spread.
+    n_seeds = lab_ui.seeds_input(f"{keyed}_seeds", default=3 if preset == "tiny" else 1)
+with button:
+    lab_ui.run_button(
+        "autoencoder", config, key="ae_run", disabled=bool(problems), seeds=n_seeds,
+        label="Train the autoencoder, then both classifiers",
+        title=f"AutoEncoder · {preset} · code {views.shape_text(sizes['code_shape'])} · "
+              f"{config.classifier}")
 
 
 # -- results, step by step, from the store --
@@ -170,16 +182,17 @@ def _speed(run):
 
 
 def _overfitting(run, metric_rows):
-    st.markdown("## Why it overfits")
-    st.markdown(text["Why it overfits"])
+    st.markdown("## Does the classifier on codes overfit?")
+    st.markdown(text["Does the classifier on codes overfit?"])
     result = run.result
     chart = views.accuracy_chart(metric_rows)
-    if chart is None:
-        _pending("Accuracy curves")
-        return
-    st.altair_chart(chart, width="stretch")
+    if chart is not None:
+        st.altair_chart(chart, width="stretch")
     if "encoded" not in result:
+        if chart is None:
+            _pending("Accuracy curves")
         return
+    st.markdown(views.overfitting_verdict(result))
     lab_ui.compare_caption(views.ORIGINAL["accuracy"], views.overfitting_text(result),
                            run.config["dataset"])
 
@@ -213,3 +226,8 @@ if latest_run is None:
 else:
     st.markdown(f"#### Your latest run: #{latest_run.id} {latest_run.title}")
     runs.live_run(latest_run.id, body=show_results)
+
+st.markdown("## The lab's answers")
+st.markdown(text["The lab's answers"])
+setting = [] if latest_run is None else lab_ui.same_setting(latest_run)
+lab_ui.answers_panel(views.answers([run.result for run in setting]))

@@ -146,6 +146,7 @@ def _results(run):
                         f"{100 * gain['gain_over_best']:+.2f} points over the best {voter} and "
                         f"{100 * gain['gain_over_mean']:+.2f} over the mean {voter}.",
                         run.config["dataset"])
+    st.markdown(views.gain_verdict(gain, voter))
 
     st.markdown("## Why averaging helps")
     st.markdown(text["Why averaging helps"])
@@ -192,9 +193,14 @@ def _results(run):
         runs.run_curves([run.id], metrics=("accuracy", "loss"))
 
 
-latest = state.get_store().get_run(submitted) if submitted else lab.latest_run("ensemble")
+latest = state.get_store().get_run(submitted[0]) if submitted else lab.latest_run("ensemble")
 if latest is None:
     st.info("Press **Run** to train the members; the votes appear here as each one finishes.")
 else:
     st.markdown(f"#### Your latest run: #{latest.id} {latest.title}")
     runs.live_run(latest.id, body=_results)
+
+st.markdown("## The lab's answers")
+st.markdown(text["The lab's answers"])
+setting = [] if latest is None else lab.same_setting(latest)
+lab.answers_panel(views.answers([run.result for run in setting], st.session_state.get("ensemble_rule", "soft")))

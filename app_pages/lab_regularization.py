@@ -12,7 +12,7 @@ import streamlit as st
 
 from labcore import slides, spec, viz
 from labcore.labs.regularization import recipe, views
-from labcore.labs.regularization.config import DECAYS, PRESET_NOTES, PRESETS, STEPS
+from labcore.labs.regularization.config import DECAYS, PRESET_NOTES, PRESETS, STEPS, Config
 from ui import lab, runs, state
 
 KIND = "regularization"
@@ -24,6 +24,10 @@ st.markdown(slides.lead("lab_regularization"))
 preset, config = lab.preset_picker(PRESETS, key="reg_preset", notes=PRESET_NOTES)
 # Widget keys carry the preset, so choosing another preset resets them to its values.
 prefix = f"reg_{preset}"
+# Seeds a spread needs; a quick step takes about a minute, so it starts at
+# one seed and offers the rest, where a tiny step runs three at once.
+SEEDS_FOR_A_SPREAD = 3
+DEFAULT_SEEDS = SEEDS_FOR_A_SPREAD if preset == "tiny" else 1
 
 st.markdown("## The recipe every step shares")
 st.markdown(text["The recipe every step shares"])
@@ -77,14 +81,28 @@ def step_block(step_config, lr_log=False, lr_curve=False):
         st.altair_chart(viz.lr_chart(recipe.lr_curves(step_config), log=lr_log,
                                      title="learning rate per epoch (before you run it)"), width="stretch")
     found = recipe.problems(step_config.to_dict())
-    lab.run_button(KIND, step_config, f"Regularization · {STEPS[step].label} · {preset}",
-                   key=f"{prefix}_{step}_run", label=f"Run: {STEPS[step].label}", disabled=bool(found))
+    title = f"Regularization · {STEPS[step].label} · {preset}"
+    button, count = st.columns([3, 1], vertical_alignment="bottom")
+    with count:
+        n_seeds = lab.seeds_input(f"{prefix}_{step}_seeds", default=DEFAULT_SEEDS)
+    with button:
+        lab.run_button(KIND, step_config, title, key=f"{prefix}_{step}_run", label=f"Run: {STEPS[step].label}",
+                       disabled=bool(found), seeds=n_seeds)
     for message in found:
         if message not in shared_problems:
             st.warning(message)
     latest = lab.latest_run(KIND, where=lambda c: c.get("step") == step)
-    if latest is not None:
-        runs.live_run(latest.id, body=lambda run: show_run(step, run))
+    if latest is None:
+        return
+    runs.live_run(latest.id, body=lambda run: show_run(step, run))
+    done = lab.same_setting(latest, statuses=("queued", "running", "done"))
+    if len(done) < SEEDS_FOR_A_SPREAD and STEPS[step].ladder:
+        more = SEEDS_FOR_A_SPREAD - len(done)
+        st.caption(f"{len(done)} seed(s) of this setting so far: one seed varies by 1-2 points, as much as "
+                   f"most effects here. The ladder below compares steps over their seeds.")
+        lab.run_button(KIND, dataclasses.replace(Config.from_dict(latest.config),
+                                                 seed=max(run.config["seed"] for run in done) + 1),
+                       title, key=f"{prefix}_{step}_more", label=f"Run {more} more seed(s)", seeds=more)
 
 
 def section(heading):
@@ -193,22 +211,27 @@ if not ladder:
     st.info("Run a step above (the baseline first) and it appears here.")
 else:
     st.altair_chart(views.ladder_chart(ladder), width="stretch")
-    percent = {"format": "percent"}
     st.dataframe(
-        ladder, hide_index=True, width="stretch",
-        column_order=["label", "train_accuracy", "val_accuracy", "gap", "best_val_accuracy", "test_accuracy",
-                      "epochs", "seconds", "dataset", "run_id", "expected"],
+        views.ladder_table(ladder), hide_index=True, width="stretch",
+        column_order=["step", "seeds", "train", "validation", "gap", "against", "validation_change", "gap_change",
+                      "reading", "test", "epochs", "seconds", "run_ids", "expected"],
         column_config={
-            "label": "step",
-            "train_accuracy": st.column_config.NumberColumn("train", **percent),
-            "val_accuracy": st.column_config.NumberColumn("validation", **percent),
-            "gap": st.column_config.NumberColumn("gap", **percent),
-            "best_val_accuracy": st.column_config.NumberColumn("best validation", **percent),
-            "test_accuracy": st.column_config.NumberColumn("test", **percent),
-            "seconds": st.column_config.NumberColumn("seconds", format="%.0f"),
-            "run_id": st.column_config.NumberColumn("run", format="#%d"),
+            "against": "compared with",
+            "validation_change": st.column_config.TextColumn("validation vs that", width="medium"),
+            "gap_change": st.column_config.TextColumn("gap vs that", width="medium"),
+            "reading": st.column_config.TextColumn("what the seeds allow us to say", width="large"),
+            "seconds": st.column_config.NumberColumn("seconds (mean)", format="%.0f"),
+            "run_ids": "runs",
             "expected": st.column_config.TextColumn("original lab (CIFAR-10)", width="large"),
         })
+    st.caption("Each step is compared with the step it changes one thing of. A difference is "
+               "\"beyond noise\" when Welch's t-test over the seeds says so at 95%; with one seed on a "
+               "side nothing can be said.")
+
+section("The lab's answers")
+latest_sweep = lab.latest_run(KIND, where=lambda c: c.get("step") == "sweep")
+sweeps = [] if latest_sweep is None else [run.result for run in lab.same_setting(latest_sweep)]
+lab.answers_panel(views.answers(ladder, sweeps))
 
 with st.expander("How this lab differs from the original"):
     st.markdown(text["How this lab differs from the original"])

@@ -62,7 +62,8 @@ def _cmd_references(args):
 def _cmd_datasets(args):
     for key, info in data.DATASETS.items():
         ok, message = data.availability(key)
-        print(f"{key:22s} {'ok ' if ok else 'MISSING'}  {info.title}\n{'':22s}        {message}")
+        status = "on disk" if data.on_disk(key) else "download" if ok else "MISSING"
+        print(f"{key:22s} {status:8s}  {info.title}\n{'':22s}          {message}")
     return 0
 
 

@@ -233,20 +233,17 @@ def build_group(x, group, index, spec):
 
 
 def _decoder(x, spec):
-    """Transposed convolutions 3x3/2, each doubling the feature map."""
+    """Stages that each double the feature map (see `TaskSpec.decoder_upsampling`)."""
     task, hyper = spec.task, spec.hyper
     stages = task.decoder_filters + (spec.input_shape[2],)
     for stage, n_filters in enumerate(stages, start=1):
-        x = keras.layers.Conv2DTranspose(
-            n_filters,
-            3,
-            strides=2,
-            padding="same",
-            use_bias=hyper.use_bias,
-            kernel_initializer=hyper.initializer,
-            kernel_regularizer=_l2(hyper.l2),
-            name=f"decoder_conv{stage}",
-        )(x)
+        settings = dict(use_bias=hyper.use_bias, kernel_initializer=hyper.initializer,
+                        kernel_regularizer=_l2(hyper.l2), name=f"decoder_conv{stage}")
+        if task.decoder_upsampling == "transpose":
+            x = keras.layers.Conv2DTranspose(n_filters, 3, strides=2, padding="same", **settings)(x)
+        else:
+            x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"decoder_upsample{stage}")(x)
+            x = keras.layers.Conv2D(n_filters, 3, padding="same", **settings)(x)
         if stage < len(stages) or task.output_activation == "relu":
             # "relu" ends with BN -> ReLU as the original's last stage did.
             x = _bn(x, f"decoder_bn{stage}", hyper)

@@ -13,7 +13,10 @@ import streamlit as st
 from labcore import data, errors, jobs
 from ui import sidebar, state
 
-__all__ = ["preset_picker", "run_button", "latest_run", "compare_caption", "dataset_title"]
+__all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "run_button", "latest_run", "same_setting",
+           "answers_panel", "compare_caption", "dataset_title"]
+
+MAX_SEEDS = 5
 
 
 def preset_picker(presets, key, notes=None, default="quick", help=None):
@@ -39,21 +42,41 @@ def preset_picker(presets, key, notes=None, default="quick", help=None):
     return name, config
 
 
-def run_button(kind, config, title, key, label="Run", disabled=False):
-    """Submit a run of `kind` when pressed; errors are shown, never raised.
+def seeds_input(key, default=3, help=None):
+    """How many seeds to repeat a step over: a small number input beside its Run button.
+
+    One seed on a few hundred validation images varies by 1-2 points, as
+    much as most effects the labs teach; repeated seeds give the spread the
+    pages compare against.
 
     Returns:
-        int or None: the new run's id when one was queued on this rerun.
+        int in [1, MAX_SEEDS].
+    """
+    return int(st.number_input("seeds", 1, MAX_SEEDS, default, key=key,
+                               help=help or "Repeat this run with seeds seed, seed + 1, ...: the page shows "
+                                            "the mean and spread, and says whether a difference beats it."))
+
+
+def run_button(kind, config, title, key, label="Run", disabled=False, seeds=1):
+    """Submit `seeds` runs of `kind` (seed, seed + 1, ...) when pressed; errors are shown, never raised.
+
+    Returns:
+        list of int: the new runs' ids when they were queued on this rerun, else [].
     """
     if not st.button(label, type="primary", key=key, disabled=disabled):
-        return None
+        return []
+    run_ids = []
     try:
-        run_id = jobs.submit(state.get_store(), kind, config.to_dict(), owner=state.owner(), title=title)
+        for offset in range(seeds):
+            seeded = dataclasses.replace(config, seed=config.seed + offset)
+            suffix = f" · seed {seeded.seed}" if seeds > 1 else ""
+            run_ids.append(jobs.submit(state.get_store(), kind, seeded.to_dict(), owner=state.owner(),
+                                       title=title + suffix))
     except errors.LabError as exc:
         st.error(str(exc))
-        return None
-    st.toast(f"Run #{run_id} queued: {title}")
-    return run_id
+    if run_ids:
+        st.toast(f"{len(run_ids)} run(s) queued: {title}" if seeds > 1 else f"Run #{run_ids[0]} queued: {title}")
+    return run_ids
 
 
 def latest_run(kind, where=None):
@@ -72,6 +95,36 @@ def latest_run(kind, where=None):
         if where is None or where(run.config):
             return run
     return None
+
+
+def answers_panel(answers):
+    """The lab's answers: each question, what the learner's runs say, and the original's answer.
+
+    Args:
+        answers: list of `labcore.answers.Answer`.
+    """
+    for answer in answers:
+        with st.container(border=True):
+            st.markdown(f"**{answer.question}**")
+            st.markdown(f"**Your runs:** {answer.measured}")
+            st.caption(f"**Original lab:** {answer.original}")
+
+
+def same_setting(run, statuses=("done",)):
+    """This browser's runs of `run`'s kind whose config differs from `run`'s in the seed only.
+
+    Args:
+        run: `labcore.store.Run`.
+        statuses: tuple of str, the statuses to keep.
+
+    Returns:
+        list of `labcore.store.Run`, newest first, `run` itself included when its status is kept.
+    """
+    def differs_in_seed_only(other):
+        return other.config == {**run.config, "seed": other.config.get("seed")}
+
+    return [other for other in state.get_store().list_runs(owner=state.owner(), kind=run.kind, limit=500)
+            if other.status in statuses and differs_in_seed_only(other)]
 
 
 def dataset_title(key):

@@ -44,7 +44,7 @@ from labcore.data.registry import (
     data_dir,
     dataset_info,
 )
-from labcore.data.sources import availability, clear_cache, load_arrays, load_idx_folder
+from labcore.data.sources import availability, clear_cache, load_arrays, load_idx_folder, on_disk
 from labcore.data.splits import Splits, load, split_indices
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "load",
     "load_arrays",
     "load_idx_folder",
+    "on_disk",
     "read_idx",
     "read_idx_pair",
     "split_indices",

@@ -31,7 +31,7 @@ from labcore.data.registry import (
 )
 from labcore.errors import DataError, describe
 
-__all__ = ["availability", "clear_cache", "load_arrays", "load_idx_folder"]
+__all__ = ["availability", "clear_cache", "load_arrays", "load_idx_folder", "on_disk"]
 
 _IDX_FOLDERS = {"fashion_mnist": "fashion-mnist", "mnist": "mnist"}
 
@@ -76,6 +76,18 @@ def _locate(key):
         if _present(kind, path):
             return kind, path
     return None
+
+
+def on_disk(key):
+    """Whether `key`'s files are on this machine (`availability` may also allow a download).
+
+    Args:
+        key: str, a key of `DATASETS`.
+
+    Returns:
+        bool.
+    """
+    return _locate(key) is not None
 
 
 def _stamp(kind, path):

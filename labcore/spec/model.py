@@ -111,8 +111,8 @@ class TaskSpec(_SpecRecord):
 
     "classifier": GlobalAverage/MaxPooling -> [Dropout] -> [GaussianNoise ->
     ReLU] -> Dense(n_classes) -> softmax. "encoder": no head; the output is
-    the learner's (the latent code). "autoencoder": a decoder of
-    Conv2DTranspose 3x3/2 'same' stages, `decoder_filters` then one that
+    the learner's (the latent code). "autoencoder": a decoder of stages
+    that each double the feature map, `decoder_filters` then one that
     restores the input's channels, so the output has the input's shape.
 
     Args:
@@ -131,6 +131,12 @@ class TaskSpec(_SpecRecord):
         output_activation: str, the autoencoder's last stage: "sigmoid"
             (ours: images are in [0, 1]), "relu" (BN -> ReLU, the original)
             or "linear".
+        decoder_upsampling: str, how each decoder stage doubles the map:
+            "transpose" (Conv2DTranspose 3x3/2, the original's: a 3x3
+            kernel at stride 2 covers even and odd output pixels unevenly,
+            which draws a checkerboard) or "resize" (nearest-neighbour
+            UpSampling2D x2, then Conv2D 3x3, which covers every pixel
+            alike; Odena et al. 2016). The same parameters either way.
     """
 
     kind: str = "classifier"
@@ -142,6 +148,7 @@ class TaskSpec(_SpecRecord):
     dense_l2: float | None = None
     decoder_filters: tuple = ()
     output_activation: str = "sigmoid"
+    decoder_upsampling: str = "transpose"
 
 
 @dataclasses.dataclass(frozen=True)

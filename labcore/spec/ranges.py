@@ -160,6 +160,7 @@ RANGES = {
     "task.dense_l2": Range("float", 0.0, 1.0, optional=True),
     "task.decoder_filters": Range("tuple", 0, 8, item=_FILTERS, what="ints"),
     "task.output_activation": Range("choice", choices=("sigmoid", "relu", "linear")),
+    "task.decoder_upsampling": Range("choice", choices=("transpose", "resize")),
     "hyper.initializer": Range("choice", choices=INITIALIZERS),
     "hyper.l2": Range("float", 0.0, 1.0),
     "hyper.input_noise": Range("float", 0.0, 1.0),

@@ -75,6 +75,14 @@ class Walk:
         params = 9 * channels * n_filters + (n_filters if self.hyper.use_bias else 0)
         return self.layer(name, (2 * height, 2 * width, n_filters), params)
 
+    def upsample(self, stage, shape, n_filters, how):
+        """One decoder stage's doubling: a transposed convolution, or a resize and a convolution."""
+        if how == "transpose":
+            return self.conv_transpose(f"decoder_conv{stage}", shape, n_filters)
+        height, width, channels = shape
+        shape = self.layer(f"decoder_upsample{stage}", (2 * height, 2 * width, channels))
+        return self.conv(f"decoder_conv{stage}", shape, n_filters, 3, 1)
+
     def bn(self, name, shape):
         # gamma, beta, moving mean and moving variance per channel
         return self.layer(name, shape, 4 * shape[2])
@@ -110,7 +118,7 @@ def _walk_task(walk, spec, shape):
     if task.kind == "autoencoder":
         stages = task.decoder_filters + (spec.input_shape[2],)
         for stage, n_filters in enumerate(stages, start=1):
-            shape = walk.conv_transpose(f"decoder_conv{stage}", shape, n_filters)
+            shape = walk.upsample(stage, shape, n_filters, task.decoder_upsampling)
             if stage < len(stages) or task.output_activation == "relu":
                 shape = walk.bn(f"decoder_bn{stage}", shape)
                 shape = walk.layer(f"decoder_relu{stage}", shape)

@@ -100,7 +100,37 @@ def test_run_button_queues_the_settings_on_the_page():
     at.button(key="ae_run").click().run()
     assert not at.exception and not at.error
     store = Store()
-    [run] = store.list_runs(owner=owner, kind="autoencoder")
-    # Only the queueing is under test: stop the run before it trains.
-    jobs.cancel(store, run.id, owner=owner)
+    queued = store.list_runs(owner=owner, kind="autoencoder")
+    # Only the queueing is under test: stop the runs before they train.
+    for run in queued:
+        jobs.cancel(store, run.id, owner=owner)
+    # The tiny preset repeats a run over three seeds by default; nothing else differs.
+    assert sorted(run.config["seed"] for run in queued) == [0, 1, 2]
+    assert {run.config["latent_channels"] for run in queued} == {8}
     assert run.config == {**PRESETS["tiny"].to_dict(), "latent_channels": 8}
+
+
+def stored_copy(run, owner, **changes):
+    """A finished run with `run`'s config and result, its classifiers' readings changed."""
+    store = Store()
+    result = {**run.result, **{name: {**run.result[name], **values} for name, values in changes.items()}}
+    run_id = store.create_run("autoencoder", run.config, owner, "stored copy")
+    store.claim_run(run_id, "nowhere")  # a queue no supervisor serves
+    store.merge_result(run_id, result)
+    store.set_status(run_id, "done")
+    return run_id
+
+
+def test_the_overfitting_verdict_and_the_answers_follow_the_run_whichever_way_it_went(tiny_run):
+    stored_copy(tiny_run, "ae-codes-overfit", encoded={"train_accuracy": 0.95, "val_accuracy": 0.70},
+                raw={"train_accuracy": 0.80, "val_accuracy": 0.80})
+    page = " ".join(markdown.value for markdown in open_page("ae-codes-overfit").markdown)
+    assert "the classifier on codes **overfit**" in page and "the classifier on pixels **did not overfit**" in page
+    stored_copy(tiny_run, "ae-pixels-overfit", encoded={"train_accuracy": 0.80, "val_accuracy": 0.80},
+                raw={"train_accuracy": 0.99, "val_accuracy": 0.70})
+    at = open_page("ae-pixels-overfit")
+    page = " ".join(markdown.value for markdown in at.markdown)
+    assert "the classifier on codes **did not overfit**" in page and "the classifier on pixels **overfit**" in page
+    # The answers panel states this run's speed-up and says it is one seed.
+    answers = " ".join(markdown.value for markdown in at.markdown if markdown.value.startswith("**Your runs:**"))
+    assert views.times_faster(tiny_run.result["speed_up"]) in answers and "one seed" in answers

@@ -74,3 +74,16 @@ def test_heads_variant_and_hard_rule_redraw_from_the_stored_predictions(tiny_run
     hard = tiny_run["heads"]["votes"]["rules"]["hard"]
     assert {m.label: m.value for m in at.metric}["ensemble of 2 heads"] == f"{hard['accuracy']:.2%}"
     assert len(_strip_captions(at)) == 8
+
+
+def test_the_gain_is_judged_against_the_test_sets_noise_and_answers_the_labs_questions(tiny_run):
+    from labcore.labs.ensemble import views
+
+    at = open_page(PAGE, owner="cli")
+    markdown = [m.value for m in at.markdown]
+    soft = tiny_run["votes"]["rules"]["soft"]
+    assert views.gain_verdict(soft) in markdown
+    answers = [m for m in markdown if m.startswith("**Your runs:**")]
+    assert len(answers) == 3
+    assert f"{100 * soft['gain_over_best']:+.2f} points over the best member" in answers[0]
+    assert "of their parameters" in answers[1] and "of their parameters" in answers[2]

@@ -1,5 +1,6 @@
 """The Regularization page: every idea before any run, and a run trained for real by the CLI."""
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -10,7 +11,8 @@ import sys
 import pytest
 from apptest import open_page, problems_on
 
-from labcore.labs.regularization.config import STEPS
+from labcore import seeds
+from labcore.labs.regularization.config import PRESETS, STEPS
 from labcore.store import Store
 
 PAGE = "app_pages/lab_regularization.py"
@@ -68,12 +70,54 @@ def test_the_page_shows_the_cli_run_with_its_gap_and_the_ladder(tiny_baseline):
     assert any({"area", "line"} <= marks(chart) for chart in drawn)
     assert any(titled(chart, "The ladder") for chart in drawn)
     table = at.dataframe[0].value
-    baseline = table[table["label"] == "baseline"].iloc[0]
+    baseline = table[table["step"] == "baseline"].iloc[0]
     newest = Store().list_runs(statuses=("done",), owner="cli", kind="regularization", limit=500)
     newest_baseline = next(run for run in newest if run.config["step"] == "baseline")
-    assert baseline["run_id"] == newest_baseline.id
-    if newest_baseline.id == tiny_baseline.id:
-        assert baseline["gap"] == pytest.approx(tiny_baseline.result["gap"])
+    assert f"#{newest_baseline.id}" in baseline["run_ids"]
+    if newest_baseline.id == tiny_baseline.id and baseline["seeds"] == 1:
+        assert baseline["gap"] == seeds.spread([tiny_baseline.result["gap"]]).text()
     # Beside the run: what the original promised on CIFAR-10, and the dataset this run used.
     captions = " ".join(caption.value for caption in at.caption)
     assert "~73%" in captions and "Fashion-MNIST" in captions
+
+
+def stored_ladder(owner, readings):
+    """Finished runs in the store, as workers would leave them: {step: [(train, validation), ...]}."""
+    store = Store()
+    for step, pairs in readings.items():
+        for seed, (train, val) in enumerate(pairs):
+            config = dataclasses.replace(PRESETS["tiny"], step=step, seed=seed).to_dict()
+            run_id = store.create_run("regularization", config, owner, f"{step} seed {seed}")
+            store.merge_result(run_id, {"train_accuracy": train, "val_accuracy": val, "gap": train - val,
+                                        "test_accuracy": val, "epochs_run": 6, "seconds": 5.0,
+                                        "dataset": "fashion_mnist_small"})
+            store.claim_run(run_id, "nowhere")  # a queue no supervisor serves
+            store.set_status(run_id, "done")
+
+
+def ladder_readings(at):
+    table = at.dataframe[0].value
+    return dict(zip(table["step"], table["reading"]))
+
+
+def test_the_ladder_says_what_seeds_allow_whichever_way_the_runs_went():
+    stored_ladder("ladder-both-ways", {
+        "baseline": [(0.98, 0.78), (0.99, 0.77), (0.97, 0.79)],
+        "noise": [(0.90, 0.84), (0.91, 0.83), (0.89, 0.85)],
+        "dropout": [(0.98, 0.79), (0.96, 0.74), (0.99, 0.80)],
+        "label_smoothing": [(0.99, 0.70)],
+    })
+    at = open_page(PAGE, owner="ladder-both-ways")
+    assert not problems_on(at)
+    readings = ladder_readings(at)
+    assert readings["+ noise"] == "The gap is narrower than baseline's, beyond the seed noise."
+    assert readings["dropout"].startswith("The gap is within the seed noise of baseline's")
+    assert readings["label smoothing"] == "One seed on a side: run more seeds to tell this from baseline."
+    assert readings["baseline"].startswith("Overfits")
+    stored_ladder("ladder-other-way", {
+        "baseline": [(0.80, 0.79), (0.81, 0.79), (0.80, 0.80)],
+        "noise": [(0.99, 0.70), (0.98, 0.71), (0.99, 0.69)],
+    })
+    readings = ladder_readings(open_page(PAGE, owner="ladder-other-way"))
+    assert readings["baseline"].startswith("Barely overfits")
+    assert readings["+ noise"] == "The gap is wider than baseline's, beyond the seed noise."

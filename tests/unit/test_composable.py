@@ -95,6 +95,7 @@ def random_spec(rng):
         dropout=rng.choice([None, 0.0, 0.3]), noise=rng.choice([None, 0.1]),
         dense_initializer=rng.choice((None,) + INITIALIZERS), dense_l2=rng.choice([None, 0.0, 0.01]),
         output_activation=rng.choice(["sigmoid", "relu", "linear"]),
+        decoder_upsampling=rng.choice(["transpose", "resize"]),
     )
     hyper = HyperSpec(
         initializer=rng.choice(INITIALIZERS), l2=rng.choice([0.0, 1e-3]), input_noise=rng.choice([0.0, 0.1]),
@@ -129,6 +130,7 @@ def test_random_specs_cover_every_block_task_and_stem():
     assert {spec.learner.block for spec in RANDOM_SPECS} == set(BLOCKS)
     assert {spec.task.kind for spec in RANDOM_SPECS} == {"classifier", "encoder", "autoencoder"}
     assert {spec.stem.padding for spec in RANDOM_SPECS if spec.stem.kind == "conv"} == {"same", "explicit", "valid"}
+    assert {spec.task.decoder_upsampling for spec in RANDOM_SPECS if spec.task.kind == "autoencoder"} == {"transpose", "resize"}
 
 
 @pytest.mark.parametrize("spec", RANDOM_SPECS, ids=[spec.name for spec in RANDOM_SPECS])
@@ -275,6 +277,17 @@ def test_autoencoder_output_has_the_input_shape_and_its_activation(activation, l
         images = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
         reconstructed = np.asarray(model(images))
         assert reconstructed.min() >= 0.0 and reconstructed.max() <= 1.0
+
+
+def test_a_resize_decoder_has_the_transposed_ones_shapes_and_parameters():
+    reference = REFERENCES["autoencoder_original"].spec
+    spec = dataclasses.replace(reference, task=dataclasses.replace(reference.task, decoder_upsampling="resize"),
+                               name="autoencoder_resize")
+    model = built(spec)
+    assert model.count_params() == count_params(reference) == count_params(spec)
+    assert tuple(model.output.shape[1:]) == spec.input_shape
+    assert type(model.get_layer("decoder_upsample1")).__name__ == "UpSampling2D"
+    assert type(model.get_layer("decoder_conv1")).__name__ == "Conv2D"
 
 
 def test_encoder_of_gives_the_latent_code_and_shares_weights():

@@ -399,6 +399,21 @@ def test_data_dir_is_searched_before_the_keras_cache(data_folder, tmp_path):
     np.testing.assert_array_equal(x_train[..., 0], local[0])
 
 
+def test_the_cli_tells_files_on_disk_from_a_download_to_come(data_folder, monkeypatch, capsys):
+    from labcore.__main__ import main
+
+    write_idx_folder(data_folder / "mnist", n_train=30)
+    monkeypatch.delenv("LABCORE_OFFLINE")
+    assert data.on_disk("mnist") and not data.on_disk("cifar10") and data.availability("cifar10")[0]
+    assert main(["datasets"]) == 0
+    status = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()
+              if line and not line.startswith(" ")}
+    assert status == {"fashion_mnist_small": "on", "fashion_mnist": "download", "mnist": "on", "cifar10": "download"}
+    monkeypatch.setenv("LABCORE_OFFLINE", "1")
+    main(["datasets"])
+    assert "cifar10                MISSING" in capsys.readouterr().out
+
+
 def test_keras_cache_is_used_when_the_data_dir_lacks_the_files(tmp_path):
     cached = write_idx_folder(tmp_path / "home" / ".keras" / "datasets" / "mnist", n_train=30)
     assert data.availability("mnist")[0]

@@ -359,3 +359,17 @@ def test_tiny_recipe_reports_an_ensemble_result_computed_from_the_stored_predict
 def test_a_cancelled_run_stops_before_training():
     with pytest.raises(Cancelled):
         runner.run(TINY, RecordingReporter(cancel=True))
+
+
+def test_mcnemar_calls_a_gain_real_only_when_fixes_outnumber_breaks_beyond_chance():
+    before = np.zeros(1000, bool)
+    after = before.copy()
+    after[:60] = True  # 60 fixed, none broken
+    clear = recipe.paired_change(before, after)
+    assert (clear["fixed"], clear["broken"], clear["beyond_noise"]) == (60, 0, True)
+    before[100:150] = True  # the reference also gets 50 right that the vote now gets wrong
+    close = recipe.paired_change(before, after)
+    assert (close["fixed"], close["broken"], close["beyond_noise"]) == (60, 50, False)
+    assert close["z"] == pytest.approx((10 - 1) / 110 ** 0.5, abs=1e-3)
+    worse = recipe.paired_change(after, before)
+    assert worse["z"] < 0 and worse["fixed"] == 50

@@ -199,29 +199,68 @@ def test_a_lower_rate_run_continues_only_a_matching_l2_small_run():
 # ## What the page draws
 
 
-def fake_run(run_id, name, status="done", **result):
-    return types.SimpleNamespace(id=run_id, status=status, config={"step": name}, result=result)
+def fake_run(run_id, name, status="done", seed=0, **result):
+    return types.SimpleNamespace(id=run_id, status=status, config={"step": name, "seed": seed, "epochs": 6},
+                                 result=result)
 
 
-def test_ladder_rows_keep_the_newest_finished_run_of_each_step_in_ladder_order():
+def test_ladder_rows_keep_the_newest_setting_of_each_step_with_all_its_seeds_in_ladder_order():
     measured = {"dataset": "fashion_mnist", "epochs_run": 6, "seconds": 30.0, "test_accuracy": 0.7}
     runs = [
         fake_run(1, "baseline", train_accuracy=0.9, val_accuracy=0.7, gap=0.2, **measured),
         fake_run(2, "noise", train_accuracy=0.9, val_accuracy=0.75, gap=0.15, **measured),
-        fake_run(3, "baseline", train_accuracy=0.95, val_accuracy=0.72, gap=0.23, **measured),
-        fake_run(4, "baseline", status="failed"),
+        fake_run(3, "baseline", seed=1, train_accuracy=0.95, val_accuracy=0.72, gap=0.23, **measured),
+        fake_run(4, "baseline", status="failed", seed=2),
         fake_run(5, "lr_range", suggested_rate=1e-3),
         fake_run(6, "lower_lr", train_accuracy=0.9, val_accuracy=0.8, gap=0.1, epochs_total=16, **measured),
         fake_run(7, "dropout", status="running"),
     ]
-    rows = recipe.ladder_rows(runs)
-    assert [(row["step"], row["run_id"]) for row in rows] == [("baseline", 3), ("noise", 2), ("lower_lr", 6)]
-    assert rows[0]["gap"] == 0.23 and rows[0]["label"] == "baseline"
+    # A newer setting of a step (other epochs) replaces the older one, seeds and all.
+    newer = fake_run(8, "noise", train_accuracy=0.8, val_accuracy=0.7, gap=0.1, **measured)
+    newer.config["epochs"] = 9
+    rows = recipe.ladder_rows(runs + [newer])
+    assert [(row["step"], row["run_ids"]) for row in rows] == [("baseline", [3, 1]), ("noise", [8]),
+                                                               ("lower_lr", [6])]
+    assert rows[0]["gap"] == [0.23, 0.2] and rows[0]["seeds"] == 2 and rows[0]["label"] == "baseline"
     assert rows[2]["epochs"] == 16  # both tiers
     assert rows[1]["expected"] == STEPS["noise"].expected
     chart = views.ladder_chart(rows).to_dict()
     assert {value["step"] for value in next(iter(chart["datasets"].values()))} == {"baseline", "+ noise", "+ rate / 10"}
     assert recipe.ladder_rows([]) == [] and views.ladder_chart([]) is None
+
+
+def ladder_of(readings):
+    """Ladder rows from {step: [(train, validation), ...]}, one run per seed."""
+    runs = [
+        fake_run(10 * index + seed, step, seed=seed, train_accuracy=train, val_accuracy=val, gap=train - val,
+                 test_accuracy=val, seconds=1.0)
+        for index, (step, pairs) in enumerate(readings.items())
+        for seed, (train, val) in enumerate(pairs)
+    ]
+    return {row["step"]: row for row in views.ladder_table(recipe.ladder_rows(runs))}
+
+
+def test_the_ladder_says_a_gap_closed_only_when_it_beats_the_seed_noise():
+    table = ladder_of({
+        "baseline": [(0.98, 0.78), (0.99, 0.77), (0.97, 0.79)],
+        "noise": [(0.90, 0.84), (0.91, 0.83), (0.89, 0.85)],          # gap 6 vs 20: closed
+        "dropout": [(0.98, 0.79), (0.96, 0.74), (0.99, 0.80)],        # gap 20 ± 4: noise
+        "l2_strong": [(0.62, 0.60), (0.61, 0.60), (0.63, 0.61)],      # train fell: underfits
+    })
+    assert table["+ noise"]["reading"] == "The gap is narrower than baseline's, beyond the seed noise."
+    assert table["+ noise"]["gap_change"].endswith("points: beyond noise")
+    assert table["dropout"]["reading"].startswith("The gap is within the seed noise of baseline's")
+    assert table["+ L2 too strong"]["against"] == "+ noise"
+    assert table["+ L2 too strong"]["reading"].startswith("Underfits: train accuracy fell 28.0 points below + noise")
+    assert table["baseline"]["reading"].startswith("Overfits: train is 20.0 ± ")
+    assert table["baseline"]["validation"] == "78.0 ± 1.0%"
+
+
+def test_one_seed_is_not_called_an_effect():
+    table = ladder_of({"baseline": [(0.98, 0.78)], "noise": [(0.90, 0.84)]})
+    assert table["+ noise"]["reading"] == "One seed on a side: run more seeds to tell this from baseline."
+    assert table["+ noise"]["gap_change"] == "-14.0 points: one seed: cannot tell"
+    assert table["baseline"]["train"] == "98.0% (one seed)"
 
 
 def test_summary_text_and_sweep_points_read_a_result():

@@ -8,6 +8,7 @@ Altair-free: the page, the validator and the worker all read it.
 import dataclasses
 
 from labcore import data, schedules
+from labcore import spec as spec_lib
 from labcore.records import Record
 from labcore.spec import Range
 
@@ -55,6 +56,10 @@ class Config(Record):
         stages: int in [1, 5], stride-2 stages of the encoder: the code is
             32 / 2**stages pixels wide.
         latent_channels: int in [1, 256], channels of the code.
+        decoder_upsampling: str, "resize" (nearest x2 then a 3x3 conv: no
+            checkerboard) or "transpose" (the original's 3x3/2 transposed
+            convolution, whose uneven overlap draws one); see
+            `labcore.spec.TaskSpec`.
         learning_rate: float in (0, 1], Adam's rate after warm-up, for every
             model of the run.
         ae_warmup_epochs: int in [0, 50], autoencoder epochs of linear
@@ -77,6 +82,7 @@ class Config(Record):
     val_fraction: float = 0.1
     stages: int = 3
     latent_channels: int = 32
+    decoder_upsampling: str = "resize"
     learning_rate: float = 1e-3
     ae_warmup_epochs: int = 1
     ae_epochs: int = 4
@@ -100,6 +106,7 @@ RANGES = {
     "val_fraction": Range("float", 0.0, 0.5, lo_open=True),
     "stages": Range("int", 1, 5),
     "latent_channels": Range("int", 1, 256),
+    "decoder_upsampling": spec_lib.RANGES["task.decoder_upsampling"],
     "learning_rate": Range("float", 0.0, 1.0, lo_open=True),
     "ae_warmup_epochs": Range("int", 0, 50),
     "ae_epochs": Range("int", 1, 500),

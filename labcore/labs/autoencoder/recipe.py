@@ -73,6 +73,7 @@ def autoencoder_spec(config, channels=1):
             kind="autoencoder",
             decoder_filters=tuple(reversed(widths[:-1])),
             output_activation="sigmoid",
+            decoder_upsampling=config.decoder_upsampling,
         ),
         hyper=HyperSpec(initializer="he_normal", use_bias=True),
         name="autoencoder",

@@ -5,12 +5,15 @@ what the original lab told its students (`ORIGINAL`). Imports Altair
 (through `labcore.viz`), so only pages import this module, never a worker.
 """
 
-from labcore import viz
+from labcore import seeds, viz
+from labcore.answers import Answer, accuracy_difference, sampling_error
 from labcore.labs.autoencoder import recipe
 from labcore.labs.autoencoder.config import SERIES
 
 __all__ = [
     "ORIGINAL",
+    "answers",
+    "overfitting_verdict",
     "accuracy_chart",
     "comparison_rows",
     "compression_text",
@@ -215,6 +218,63 @@ def overfitting_text(result):
             f"{_percent(measured['test_accuracy'])}"
         )
     return "; ".join(parts) + "."
+
+
+def overfitting_verdict(result):
+    """Whether each classifier of this run overfit, judged against its validation set's noise.
+
+    A gap (training minus validation accuracy) counts as overfitting when
+    it is larger than 1.96 sampling errors of the validation accuracy, so
+    the sentence says what this run did, whichever way it went.
+
+    Args:
+        result: dict, a run's result after step 3.
+
+    Returns:
+        str, markdown.
+    """
+    parts = []
+    for name in ("encoded", "raw"):
+        measured = result[name]
+        gap = measured["train_accuracy"] - measured["val_accuracy"]
+        noise = 1.96 * sampling_error(measured["val_accuracy"], result["n_val"])
+        verdict = "overfit" if gap > noise else "did not overfit"
+        parts.append(f"the classifier {SERIES[name]} **{verdict}** (training minus validation: "
+                     f"{100 * gap:+.1f} points; {result['n_val']:,} validation images alone vary by "
+                     f"±{100 * noise:.1f})")
+    return "In this run, " + "; ".join(parts) + "."
+
+
+def answers(results):
+    """The original lab's two questions, answered from runs of one setting (one per seed).
+
+    Args:
+        results: list of dict, the results of finished runs that differ only
+            in their seed.
+
+    Returns:
+        list of `labcore.answers.Answer`.
+    """
+    questions = ("Can a classifier on the encoded input reach the accuracy of one on the original images?",
+                 "How much faster does it train on the encoded input?")
+    originals = (f"Never compared: the notebook trained on codes only; {ORIGINAL['accuracy']}",
+                 ORIGINAL["speed"].capitalize())
+    done = [result for result in results if "speed_up" in result]
+    if not done:
+        pending = "Run the lab above: its step 3 trains the same classifier on pixels and on codes."
+        return [Answer(question, pending, original) for question, original in zip(questions, originals)]
+    raw = [result["raw"]["test_accuracy"] for result in done]
+    encoded = [result["encoded"]["test_accuracy"] for result in done]
+    speed_up = seeds.spread([result["speed_up"] for result in done])
+    with_encoding = seeds.spread([result["speed_up_including_encoding"] for result in done])
+    over = f" (lowest {speed_up.lo:.1f}x over {speed_up.n} seeds)" if speed_up.n > 1 else " (one seed)"
+    measured = (
+        f"Test accuracy on codes {seeds.spread(encoded).text()}, on pixels {seeds.spread(raw).text()}. "
+        f"Codes minus pixels: {accuracy_difference(raw, encoded, done[0]['n_test'])}.",
+        f"**{times_faster(speed_up.mean)}** per epoch{over}; {times_faster(with_encoding.mean)} "
+        f"once the one encoding pass is counted.",
+    )
+    return [Answer(*parts) for parts in zip(questions, measured, originals)]
 
 
 def fine_tune_sentence(result):

@@ -30,6 +30,7 @@ __all__ = [
     "member_spec",
     "member_train_config",
     "n_train_images",
+    "paired_change",
     "problems",
     "soft_vote",
     "summarize_votes",
@@ -311,18 +312,24 @@ def summarize_votes(probabilities, labels, val_accuracies):
     Returns:
         dict: "members" (test accuracy of each), "best_member",
         "mean_member", "spread" (best - worst), "weights", "rules" (rule ->
-        {"accuracy", "gain_over_best", "gain_over_mean"}; a gain is an
-        accuracy difference, negative when the ensemble is worse) and
+        {"accuracy", "gain_over_best", "gain_over_mean", and `paired_change`
+        against the best member: "fixed", "broken", "z", "beyond_noise"};
+        a gain is an accuracy difference, negative when the ensemble is
+        worse) and
         "accuracy_by_n" (rule -> list, see `accuracy_by_n`).
     """
     p = _probabilities(probabilities)
+    labels = np.asarray(labels)
     members = [accuracy(member.argmax(axis=1), labels) for member in p]
     best, mean = max(members), float(np.mean(members))
+    best_right = p[int(np.argmax(members))].argmax(axis=1) == labels
     weights = weights_from(val_accuracies)
     rules = {}
     for rule in RULES:
-        value = accuracy(vote(p, rule, weights), labels)
-        rules[rule] = {"accuracy": value, "gain_over_best": value - best, "gain_over_mean": value - mean}
+        classes = vote(p, rule, weights)
+        value = accuracy(classes, labels)
+        rules[rule] = {"accuracy": value, "gain_over_best": value - best, "gain_over_mean": value - mean,
+                       **paired_change(best_right, classes == labels)}
     return {
         "members": members,
         "best_member": best,
@@ -332,6 +339,36 @@ def summarize_votes(probabilities, labels, val_accuracies):
         "rules": rules,
         "accuracy_by_n": {rule: accuracy_by_n(p, labels, rule, weights) for rule in RULES},
     }
+
+
+def paired_change(right_before, right_after):
+    """Whether a change of predictions on one test set beats chance: McNemar's test.
+
+    Two models tested on the same images differ only on the images one gets
+    right and the other wrong; if neither were better, those would split
+    evenly. With `fixed` and `broken` such images, z = (|fixed - broken| -
+    1) / sqrt(fixed + broken) (with continuity correction); |z| > 1.96 is
+    beyond chance at 95%. This judges the test set's noise, not the seeds'.
+
+    Args:
+        right_before: bool array (images,), the reference's correct answers.
+        right_after: bool array (images,), the compared model's.
+
+    Returns:
+        dict: "fixed" (right after, wrong before), "broken" (the reverse),
+        "z" (signed like fixed - broken), "beyond_noise" (bool).
+
+    Example:
+    >>> paired_change(np.array([1, 0, 0, 1], bool), np.array([1, 1, 1, 1], bool))
+    {'fixed': 2, 'broken': 0, 'z': 0.707, 'beyond_noise': False}
+    """
+    right_before, right_after = np.asarray(right_before, bool), np.asarray(right_after, bool)
+    fixed = int(np.sum(right_after & ~right_before))
+    broken = int(np.sum(right_before & ~right_after))
+    if fixed + broken == 0:
+        return {"fixed": 0, "broken": 0, "z": 0.0, "beyond_noise": False}
+    z = np.sign(fixed - broken) * max(abs(fixed - broken) - 1, 0) / np.sqrt(fixed + broken)
+    return {"fixed": fixed, "broken": broken, "z": round(float(z), 3), "beyond_noise": bool(abs(z) > 1.96)}
 
 
 def vote_flags(probabilities, labels, rule="soft", weights=None):

@@ -12,10 +12,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from labcore import seeds
+from labcore.answers import Answer, accuracy_difference
 from labcore.labs.ensemble.config import RULES
 from labcore.labs.ensemble.recipe import variant_rows
 
-__all__ = ["ORIGINAL", "accuracy_by_n_chart", "agreement_chart", "closing_note", "vote_chart"]
+__all__ = ["ORIGINAL", "accuracy_by_n_chart", "agreement_chart", "answers", "closing_note", "gain_verdict",
+           "vote_chart"]
 
 # What the original lab told its students to expect on CIFAR-10 after 30
 # epochs (ORIGINAL_LABS.md, Lab 3). It published no timings.
@@ -37,6 +40,68 @@ ORIGINAL = {
 
 def _signed(value):
     return f"{100 * value:+.2f} points"
+
+
+def gain_verdict(gain, voter="member"):
+    """Whether the vote's gain over the best voter beats the test set's noise (McNemar), in words.
+
+    Args:
+        gain: dict, one rule of `recipe.summarize_votes`.
+        voter: str, "member" or "head".
+
+    Returns:
+        str, markdown.
+    """
+    verdict = "beyond the test set's noise" if gain["beyond_noise"] else "within the test set's noise"
+    return (f"On the same test images, the vote got **{gain['fixed']:,}** right that the best {voter} got "
+            f"wrong, and **{gain['broken']:,}** wrong that it got right: {_signed(gain['gain_over_best'])}, "
+            f"**{verdict}** (McNemar's test, z = {gain['z']:+.1f}; |z| > 1.96 is beyond chance at 95%). "
+            f"The best {voter} was picked on these same images, which flatters it; the mean {voter} is the "
+            "fairer yardstick.")
+
+
+def answers(results, rule="soft"):
+    """The original lab's questions, answered from runs of one setting (one per seed).
+
+    Args:
+        results: list of dict, finished runs' results that differ only in their seed.
+        rule: str, the inter-model ensemble's voting rule.
+
+    Returns:
+        list of `labcore.answers.Answer`.
+    """
+    questions = (
+        ("Does an ensemble of instances of one model beat its best member?", "votes", ORIGINAL["gain"]),
+        ("Can intra-model bagging (one trunk, K heads, averaged) match the inter-model ensemble?", "heads",
+         ORIGINAL["heads"]),
+        ("Can intra-model stacking (a learned combiner over the heads) match the inter-model ensemble?",
+         "stacking", ORIGINAL["stacking"]),
+    )
+    found = []
+    for question, part, original in questions:
+        done = [result for result in results if result.get(part) and result.get("votes")]
+        if not done:
+            what = "a run with K heads" + (" and stacking" if part == "stacking" else "")
+            found.append(Answer(question, f"Start {what} above: its result answers this.", original))
+            continue
+        inter = [result["votes"]["rules"][rule]["accuracy"] for result in done]
+        latest = done[0]
+        if part == "votes":
+            gain = latest["votes"]["rules"][rule]
+            measured = (f"In your latest run, {len(latest['votes']['members'])} members with the "
+                        f"{RULES[rule]}: {_signed(gain['gain_over_best'])} over the best member and "
+                        f"{_signed(gain['gain_over_mean'])} over the mean one. "
+                        + (gain_verdict(gain) if "fixed" in gain else ""))
+        else:
+            intra = [result["heads"]["votes"]["rules"]["soft"]["accuracy"] if part == "heads"
+                     else result["stacking"]["test_accuracy"] for result in done]
+            params = latest["heads"]["params"] if part == "heads" else latest["stacking"]["params"]
+            share = params / sum(member["params"] for member in latest["members"])
+            measured = (f"{seeds.spread(intra).text()} against {seeds.spread(inter).text()} for the "
+                        f"{len(latest['votes']['members'])} members, with {share:.0%} of their parameters. "
+                        f"Difference: {accuracy_difference(inter, intra, latest['n_test'])}.")
+        found.append(Answer(question, measured, original))
+    return found
 
 
 def closing_note(result, rule="soft"):

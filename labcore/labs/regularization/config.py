@@ -45,6 +45,8 @@ class Step:
         expected: str, what the original lab told its students (CIFAR-10).
         ladder: bool, True when the step trains with validation and belongs
             in the ladder's comparison.
+        control: str or None, the step it differs from (the ladder compares
+            the two); None for the baseline and the steps off the ladder.
     """
 
     label: str
@@ -52,6 +54,7 @@ class Step:
     changes: str
     expected: str
     ladder: bool = True
+    control: str | None = "baseline"
 
 
 STEPS = {
@@ -60,12 +63,13 @@ STEPS = {
         "Train on 100 images only, no validation: the model must learn them all.",
         "Not in the original lab. The course notes' sanity check: a model that cannot reach "
         "~100% on 100 images has a bug, and regularizing it would hide that.",
-        ladder=False,
+        ladder=False, control=None,
     ),
     "baseline": Step(
         "baseline", "Baseline: what overfitting looks like",
         "No regularization at all.",
         "After 10 epochs, validation plateaus at ~73% while train accuracy climbs to 91% (cell 12).",
+        control=None,
     ),
     "noise": Step(
         "+ noise", "Gaussian noise",
@@ -76,17 +80,20 @@ STEPS = {
         "+ L2 too strong", "Weight decay too strong",
         "Noise, plus a large L2 penalty on every kernel.",
         "L2 0.1: train accuracy plateaus around ~60%, \"it just won't learn at this level\" (cell 16).",
+        control="noise",
     ),
     "l2_small": Step(
         "+ L2 small, longer", "Weight decay, small, with more epochs",
         "Noise, plus a small L2 penalty, trained three times as long.",
         "L2 0.001 for 30 epochs: validation creeps up to ~80%, train plateaus around 80% too (cell 18).",
+        control="noise",
     ),
     "lower_lr": Step(
         "+ rate / 10", "Lower the learning rate late",
         "Continue the L2-small model's weights at a tenth of the rate for more epochs.",
         "10 more epochs at 1e-4: validation climbs and plateaus at ~84% (cell 20). Its rate really "
         "collapsed to ~0 by epoch 8 under a compounding cosine.",
+        control="l2_small",
     ),
     "label_smoothing": Step(
         "label smoothing", "Label smoothing",
@@ -120,13 +127,13 @@ STEPS = {
         "Sweep the rate exponentially over a few hundred batches, record the loss, suggest a rate.",
         "Not in the original lab. Its course notes: \"the learning rate is the most important "
         "hyperparameter\".",
-        ladder=False,
+        ladder=False, control=None,
     ),
     "sweep": Step(
         "compact models", "Compact models",
         "The same model with fewer or more blocks per group: accuracy against size and speed.",
         "The original ends by making the model more compact (n_blocks 1 to 4); it gives no numbers.",
-        ladder=False,
+        ladder=False, control=None,
     ),
 }
 

@@ -12,7 +12,7 @@ Altair-free: the Streamlit process imports it.
 import dataclasses
 import math
 
-from labcore import data, records, references, schedules, trainconfig
+from labcore import data, records, references, schedules, seeds, trainconfig
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError, LabError, describe
 from labcore.labs.regularization.config import RANGES, STEPS, Config
@@ -23,6 +23,7 @@ from labcore.trainconfig import TrainConfig
 __all__ = [
     "CONTINUE_FIELDS",
     "continues",
+    "LADDER_METRICS",
     "ladder_rows",
     "lr_curves",
     "lr_range_suggestion",
@@ -261,8 +262,16 @@ def _attr(run, name):
     return run.get(name) if isinstance(run, dict) else getattr(run, name)
 
 
+LADDER_METRICS = ("train_accuracy", "val_accuracy", "gap", "best_val_accuracy", "test_accuracy")
+
+
 def ladder_rows(runs):
-    """One row per ladder step: its newest finished run, in the ladder's order.
+    """One row per ladder step: its newest setting's finished runs over seeds, in ladder order.
+
+    A step's runs that differ only in their seed are one setting; the
+    step's row is the setting of its newest finished run, with every seed of
+    that setting, so a learner who changed a slider sees the new setting and
+    its seeds, not a mix.
 
     Args:
         runs: iterable of runs of the "regularization" kind (a
@@ -270,38 +279,43 @@ def ladder_rows(runs):
             `config` and `result`).
 
     Returns:
-        list of dict with keys step, label, run_id, dataset, train_accuracy,
-        val_accuracy, best_val_accuracy, gap (train - validation, after
-        training, inference mode), test_accuracy, epochs, seconds and
-        expected (the original lab's words); steps never finished are left
-        out.
+        list of dict with keys step, label, run_ids (newest first), seeds,
+        dataset, epochs, seconds (the mean), expected (the original lab's
+        words), and for each of `LADDER_METRICS` (gap = train - validation
+        after training, in inference mode) the list of readings, one per
+        seed; steps never finished are left out.
     """
+    finished = [
+        (run, result)
+        for run in sorted(runs, key=lambda r: _attr(r, "id"), reverse=True)
+        for result in [_attr(run, "result") or {}]
+        if _attr(run, "status") == "done" and "val_accuracy" in result
+        and (_attr(run, "config") or {}).get("step") in STEPS
+    ]
     newest = {}
-    for run in sorted(runs, key=lambda r: _attr(r, "id"), reverse=True):
-        result = _attr(run, "result") or {}
-        step = (_attr(run, "config") or {}).get("step")
-        if (_attr(run, "status") == "done" and step in STEPS and STEPS[step].ladder
-                and step not in newest and "val_accuracy" in result):
-            newest[step] = (run, result)
-    return [
-        {
+    for group in seeds.group_by_seed((item, _attr(item[0], "config")) for item in finished):
+        step = _attr(group[0][0], "config")["step"]
+        if STEPS[step].ladder and step not in newest:
+            newest[step] = group
+    rows = []
+    for step in STEPS:
+        if step not in newest:
+            continue
+        group = newest[step]
+        results = [result for _, result in group]
+        seconds = [result["seconds"] for result in results if result.get("seconds") is not None]
+        rows.append({
             "step": step,
             "label": STEPS[step].label,
-            "run_id": _attr(run, "id"),
-            "dataset": result.get("dataset"),
-            "train_accuracy": result.get("train_accuracy"),
-            "val_accuracy": result.get("val_accuracy"),
-            "best_val_accuracy": result.get("best_val_accuracy"),
-            "gap": result.get("gap"),
-            "test_accuracy": result.get("test_accuracy"),
-            "epochs": result.get("epochs_total", result.get("epochs_run")),
-            "seconds": result.get("seconds"),
+            "run_ids": [_attr(run, "id") for run, _ in group],
+            "seeds": len(group),
+            "dataset": results[0].get("dataset"),
+            "epochs": results[0].get("epochs_total", results[0].get("epochs_run")),
+            "seconds": sum(seconds) / len(seconds) if seconds else None,
             "expected": STEPS[step].expected,
-        }
-        for step in STEPS
-        if step in newest
-        for run, result in [newest[step]]
-    ]
+            **{key: [result.get(key) for result in results] for key in LADDER_METRICS},
+        })
+    return rows
 
 
 def sweep_points(result):

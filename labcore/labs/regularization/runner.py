@@ -177,7 +177,9 @@ def lower_rate(config, reporter):
     second_tier = StageReporter.share(reporter, f"second tier (rate {train.learning_rate:g})",
                                       0 if stored else 1, 1 if stored else 2, epoch_offset=first_epochs)
     result = _fit_and_measure(model, splits, train, second_tier)
-    return {**result, "continued_from_run": source, "first_tier_epochs": first_epochs,
+    # Epochs count from the first tier's first, as the curves and `epochs_total` do.
+    best_epoch = None if result["best_epoch"] is None else first_epochs + result["best_epoch"]
+    return {**result, "best_epoch": best_epoch, "continued_from_run": source, "first_tier_epochs": first_epochs,
             "epochs_total": first_epochs + result["epochs_run"],
             "seconds": first_seconds + result["seconds"], "note": note}
 

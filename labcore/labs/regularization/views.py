@@ -1,7 +1,9 @@
 """The Regularization lab's views: its two charts and the sentences beside each run.
 
 The ladder chart joins each step's train and validation accuracy by the gap
-the lab is about; the range-test chart shows the loss per batch as the rate
+the lab is about, as the mean over seeds with the lowest-to-highest bar;
+the ladder table sets each step against its control and says whether the
+difference beats the seed noise (`labcore.seeds`); the range-test chart shows the loss per batch as the rate
 grows, with the rate it suggests. `measured_text` says in one line what a
 finished (or running) step measured, to set beside what the original lab
 promised. Only pages import this module: it imports Altair.
@@ -12,9 +14,12 @@ import math
 import altair as alt
 import pandas as pd
 
+from labcore import seeds
+from labcore.answers import Answer
+from labcore.labs.regularization.config import STEPS
 from labcore.labs.regularization.recipe import smoothed, sweep_points
 
-__all__ = ["ladder_chart", "lr_range_chart", "measured_text", "summary_text"]
+__all__ = ["UNDERFIT_POINTS", "answers", "ladder_chart", "ladder_table", "lr_range_chart", "measured_text", "summary_text"]
 
 
 # ## What a run measured, in words
@@ -79,8 +84,141 @@ def measured_text(step, result):
 # ## Charts only this lab draws
 
 
+# A step whose train accuracy falls this far below its control's, with its
+# validation accuracy down too (both beyond the seed noise), has stopped
+# fitting: its narrow gap is underfitting, not success.
+UNDERFIT_POINTS = 0.05
+
+
+def ladder_table(rows):
+    """The ladder as the page's table: mean ± sd over seeds, and each step against its control.
+
+    Args:
+        rows: list of dict, from `recipe.ladder_rows`.
+
+    Returns:
+        list of dict with keys step, seeds, train, validation, gap, test
+        (texts such as "77.3 ± 2.1%"), against (the control's label),
+        validation_change and gap_change (texts such as "+2.1 ± 0.6
+        points: beyond noise"), reading (what the numbers allow one to say),
+        epochs, seconds, run_ids and expected.
+    """
+    by_step = {row["step"]: row for row in rows}
+    table = []
+    for row in rows:
+        control = by_step.get(STEPS[row["step"]].control)
+        shown = {key: _spread_text(row[key]) for key in ("train_accuracy", "val_accuracy", "gap", "test_accuracy")}
+        changes = {key: seeds.difference(control[key], row[key]) if control else None
+                   for key in ("train_accuracy", "val_accuracy", "gap")}
+        table.append({
+            "step": row["label"],
+            "seeds": row["seeds"],
+            "train": shown["train_accuracy"],
+            "validation": shown["val_accuracy"],
+            "gap": shown["gap"],
+            "test": shown["test_accuracy"],
+            "against": control["label"] if control else "",
+            "validation_change": changes["val_accuracy"].text() if changes["val_accuracy"] else "",
+            "gap_change": changes["gap"].text() if changes["gap"] else "",
+            "reading": _reading(row, control, changes),
+            "epochs": row["epochs"],
+            "seconds": row["seconds"],
+            "run_ids": ", ".join(f"#{run_id}" for run_id in row["run_ids"]),
+            "expected": row["expected"],
+        })
+    return table
+
+
+def entry_of(rows, step):
+    """The `ladder_table` entry of one step (by key), or None."""
+    return next((entry for row, entry in zip(rows, ladder_table(rows)) if row["step"] == step), None)
+
+
+def _spread_text(readings):
+    measured = seeds.spread(readings)
+    return measured.text() if measured else ""
+
+
+def _reading(row, control, changes):
+    """One sentence: what this step's readings, against its control's, allow one to say."""
+    if control is None:
+        if row["step"] != "baseline":
+            return "Run its control step to compare."
+        gap = seeds.spread(row["gap"])
+        if gap is None:
+            return ""
+        return (f"Overfits: train is {gap.text(unit=' points')} above validation."
+                if gap.mean > 0.05 else "Barely overfits at this setting: little for a regularizer to close.")
+    train, val, gap = changes["train_accuracy"], changes["val_accuracy"], changes["gap"]
+    if (train and train.beyond_noise and train.delta < -UNDERFIT_POINTS
+            and val and val.beyond_noise and val.delta < 0):
+        return (f"Underfits: train accuracy fell {100 * -train.delta:.1f} points below {control['label']}; "
+                "its small gap is not a success.")
+    if gap is None or gap.beyond_noise is None:
+        return f"One seed on a side: run more seeds to tell this from {control['label']}."
+    if not gap.beyond_noise:
+        return f"The gap is within the seed noise of {control['label']}'s: no effect shown at this setting."
+    direction = "narrower" if gap.delta < 0 else "wider"
+    return f"The gap is {direction} than {control['label']}'s, beyond the seed noise."
+
+
+def answers(rows, sweeps):
+    """The original lab's closing questions, answered from the ladder and the compact-model sweep.
+
+    Args:
+        rows: list of dict, from `recipe.ladder_rows`.
+        sweeps: list of dict, the results of finished sweep runs of one
+            setting (one per seed), newest first.
+
+    Returns:
+        list of `labcore.answers.Answer`.
+    """
+    by_step = {row["step"]: row for row in rows}
+    baseline = by_step.get("baseline")
+    questions = []
+    closed = [row for row in rows if row["step"] != "baseline" and STEPS[row["step"]].control
+              and by_step.get(STEPS[row["step"]].control) is not None]
+    if baseline is None or not closed:
+        generalise = "Run the baseline and at least one regularization step, over seeds, to answer."
+    else:
+        best = max(closed, key=lambda row: seeds.spread(row["val_accuracy"]).mean)
+        entry = next(entry for entry in ladder_table(rows) if entry["step"] == best["label"])
+        generalise = (
+            f"Baseline validation {entry_of(rows, 'baseline')['validation']}, gap "
+            f"{seeds.spread(baseline['gap']).text(unit=' points')}. The best step by validation, "
+            f"**{best['label']}**, reached {entry['validation']}; against {entry['against']}: validation "
+            f"{entry['validation_change']}, gap {entry['gap_change']}. {entry['reading']}")
+    questions.append(Answer("Can a compact model generalise without data augmentation?", generalise,
+                            "Validation rose from ~73% (baseline) to ~84% with noise, small L2 and a lower "
+                            "late rate, on CIFAR-10 over 40 epochs (cells 12-20)."))
+    models = [model for sweep in sweeps for model in sweep.get("models", [])]
+    if not models:
+        timing = size = "Run the compact-models step above: it trains the same recipe at several depths."
+    else:
+        by_blocks = {}
+        for model in models:
+            by_blocks.setdefault(model["n_blocks"], []).append(model)
+        summary = [(blocks, group[0]["params"], seeds.spread([m["val_accuracy"] for m in group]),
+                    seeds.spread([m["seconds_per_epoch"] for m in group])) for blocks, group in sorted(by_blocks.items())]
+        timing = "; ".join(f"{blocks} block(s)/group: {speed.mean:.1f} s per epoch" for blocks, _, _, speed in summary)
+        largest = summary[-1]
+        keeps = [row for row in summary
+                 if seeds.difference([m["val_accuracy"] for m in by_blocks[largest[0]]],
+                                     [m["val_accuracy"] for m in by_blocks[row[0]]]).beyond_noise is not True]
+        smallest = keeps[0] if keeps else largest
+        size = (", ".join(f"{blocks} block(s)/group: {params:,} parameters, validation {accuracy.text()}"
+                          for blocks, params, accuracy, _ in summary)
+                + f". The smallest within the seed noise of the largest: **{smallest[0]} block(s)/group** "
+                  f"({smallest[1]:,} parameters).")
+    questions.append(Answer("How is training time affected?", timing,
+                            "Not measured by the original lab."))
+    questions.append(Answer("How small can the model be and keep its accuracy?", size,
+                            "The original suggests n_blocks 1 to 4 but gives no numbers."))
+    return questions
+
+
 def ladder_chart(rows, height=260):
-    """Train and validation accuracy per step, joined by the gap between them.
+    """Train and validation accuracy per step over seeds: the mean, and a bar from lowest to highest.
 
     Args:
         rows: list of dict, from `recipe.ladder_rows`.
@@ -92,27 +230,37 @@ def ladder_chart(rows, height=260):
     if not rows:
         return None
     order = [row["label"] for row in rows]
-    frame = pd.DataFrame.from_records(
-        [{"step": row["label"], "split": split, "accuracy": row[key], "gap": row["gap"],
-          "dataset": row["dataset"], "run": row["run_id"]}
-         for row in rows for split, key in (("train", "train_accuracy"), ("validation", "val_accuracy"))])
+    records = []
+    for row in rows:
+        gap = seeds.spread(row["gap"])
+        for split, key in (("train", "train_accuracy"), ("validation", "val_accuracy")):
+            measured = seeds.spread(row[key])
+            if measured is not None:
+                records.append({"step": row["label"], "split": split, "accuracy": measured.mean,
+                                "lowest": measured.lo, "highest": measured.hi, "seeds": measured.n,
+                                "gap": gap.mean if gap else None, "dataset": row["dataset"]})
+    frame = pd.DataFrame.from_records(records)
     # Every step labelled, slanted: level labels would hide every other one.
     x = alt.X("step:N", sort=order, title=None,
               axis=alt.Axis(labelAngle=-30, labelOverlap=False, labelLimit=160))
-    tooltip = ["step:N", "split:N", alt.Tooltip("accuracy:Q", format=".1%"),
-               alt.Tooltip("gap:Q", format="+.1%", title="gap (train - validation)"), "dataset:N", "run:Q"]
+    tooltip = ["step:N", "split:N", alt.Tooltip("accuracy:Q", format=".1%", title="mean accuracy"),
+               alt.Tooltip("lowest:Q", format=".1%"), alt.Tooltip("highest:Q", format=".1%"), "seeds:Q",
+               alt.Tooltip("gap:Q", format="+.1%", title="mean gap (train - validation)"), "dataset:N"]
+    colour = alt.Color("split:N", title=None, scale=alt.Scale(domain=["train", "validation"],
+                                                              range=["#1f77b4", "#ff7f0e"]))
     gap = alt.Chart(frame).mark_line(strokeWidth=6, opacity=0.3, color="#ff7f0e").encode(
         x=x, y="accuracy:Q", detail="step:N", tooltip=tooltip)
+    spread = alt.Chart(frame).mark_rule(strokeWidth=2).encode(x=x, y="lowest:Q", y2="highest:Q", color=colour,
+                                                               tooltip=tooltip)
     points = alt.Chart(frame).mark_point(filled=True, size=110).encode(
         x=x,
         y=alt.Y("accuracy:Q", title="accuracy after training", scale=alt.Scale(zero=False),
                 axis=alt.Axis(format="%")),
-        color=alt.Color("split:N", title=None, scale=alt.Scale(domain=["train", "validation"],
-                                                                range=["#1f77b4", "#ff7f0e"])),
+        color=colour,
         tooltip=tooltip,
     )
-    return (gap + points).properties(title="The ladder: the gap between train and validation, step by step",
-                                     height=height)
+    return (gap + spread + points).properties(
+        title="The ladder: mean over seeds (bars: lowest to highest seed), the gap shaded", height=height)
 
 
 def lr_range_chart(rows, suggestion=None, height=280):

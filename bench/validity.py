@@ -1,0 +1,240 @@
+"""Every claim of every lab, measured over seeds: does its lesson show beyond the noise?
+
+A lab page says that noise narrows the gap, that an ensemble beats its
+members, that codes train faster than pixels. This script runs each lab's
+preset over several seeds through the real worker (one process per run, as
+the app does, in a temporary store), then checks every claim: its direction
+(does the mean move the way the page says?) and whether the move beats the
+seed noise (Welch's t-test at 95%, `labcore.seeds`). Results go to
+`docs/VALIDITY.md`, one dated section per lab and preset.
+
+    python -m bench.validity --labs regularization --preset quick --seeds 3
+    python -m bench.validity --labs autoencoder ensemble --preset quick --seeds 3
+
+On this 2-core CPU the quick presets take about 3 min (autoencoder), 6 min
+(ensemble) and 30 min (the regularization ladder) at 3 seeds.
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import _report
+from labcore import jobs, seeds
+from labcore.labs import LABS
+from labcore.store import Store
+
+__all__ = ["CLAIMS", "Claim", "judge", "main"]
+
+MODULE = "bench.validity"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OUT = REPO_ROOT / "docs" / "VALIDITY.md"
+OWNER = "validity"
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """One sentence a lab page states, as something to measure.
+
+    Args:
+        text: str, the claim as the page makes it.
+        variant: str, the run variant that shows it (a regularization step,
+            or "run" for labs with one kind of run).
+        metric: callable(result) -> float, the reading.
+        direction: +1 when the claim says the reading is higher than the
+            control's (or than `threshold`), -1 when lower, 0 when it says
+            the two are the same (it holds when the difference is within
+            the noise).
+        control: str or None, the variant to compare with; None compares the
+            reading with `threshold` (or, with `control_metric`, another
+            reading of the same runs).
+        control_metric: callable(result) -> float or None, a second reading
+            of the same runs to compare with (e.g. pixels vs codes).
+        threshold: float, the reference when there is no control.
+        reading_unit: str, how a reading is shown ("%" for accuracies).
+        unit: str, how a change is shown; `scale` multiplies both.
+    """
+
+    text: str
+    variant: str
+    metric: object
+    direction: int
+    control: str | None = None
+    control_metric: object = None
+    threshold: float = 0.0
+    reading_unit: str = "%"
+    unit: str = " points"
+    scale: float = 100.0
+
+
+def _key(name):
+    return lambda result: result[name]
+
+
+def _nested(*path):
+    def read(result):
+        for key in path:
+            result = result[key]
+        return result
+    return read
+
+
+CLAIMS = {
+    "regularization": [
+        Claim("The baseline overfits: train accuracy ends above validation", "baseline", _key("gap"), +1,
+              reading_unit=" points"),
+        Claim("Noise narrows the gap", "noise", _key("gap"), -1, control="baseline", reading_unit=" points"),
+        Claim("Noise raises validation accuracy", "noise", _key("val_accuracy"), +1, control="baseline"),
+        Claim("L2 too strong underfits: train accuracy falls", "l2_strong", _key("train_accuracy"), -1,
+              control="noise"),
+        Claim("Small L2, trained longer, narrows the gap", "l2_small", _key("gap"), -1, control="noise", reading_unit=" points"),
+        Claim("Small L2, trained longer, raises validation accuracy", "l2_small", _key("val_accuracy"), +1,
+              control="noise"),
+        Claim("A lower late rate raises validation accuracy", "lower_lr", _key("val_accuracy"), +1,
+              control="l2_small"),
+        Claim("Label smoothing narrows the gap", "label_smoothing", _key("gap"), -1, control="baseline", reading_unit=" points"),
+        Claim("Dropout narrows the gap", "dropout", _key("gap"), -1, control="baseline", reading_unit=" points"),
+        Claim("Early stopping narrows the gap", "early_stopping", _key("gap"), -1, control="baseline", reading_unit=" points"),
+        Claim("Warm-up raises validation accuracy", "warmup", _key("val_accuracy"), +1, control="baseline"),
+        Claim("A decaying rate raises validation accuracy", "schedule", _key("val_accuracy"), +1,
+              control="baseline"),
+    ],
+    "ensemble": [
+        Claim("The vote beats the mean member", "run", _nested("votes", "rules", "soft", "gain_over_mean"), +1),
+        Claim("The vote beats the best member", "run", _nested("votes", "rules", "soft", "gain_over_best"), +1),
+        Claim("K heads on one trunk, averaged, match the members' vote", "run",
+              _nested("heads", "votes", "rules", "soft", "accuracy"), 0,
+              control_metric=_nested("votes", "rules", "soft", "accuracy")),
+    ],
+    "autoencoder": [
+        Claim("Reconstructions are recognisable: PSNR at least 22 dB", "run",
+              _nested("reconstruction", "psnr_db_mean"), +1, threshold=22.0, reading_unit=" dB", unit=" dB",
+              scale=1.0),
+        Claim("The classifier trains faster per epoch on codes than on pixels", "run", _key("speed_up"), +1,
+              threshold=1.0, reading_unit="x", unit="x", scale=1.0),
+        Claim("Codes cost accuracy: on codes below on pixels", "run", _nested("encoded", "test_accuracy"), -1,
+              control_metric=_nested("raw", "test_accuracy")),
+    ],
+}
+
+
+def variants(lab, preset):
+    """The runs a lab's claims need, per seed: name -> Config (seed 0)."""
+    config = LABS[lab].part("config")
+    base = config.PRESETS[preset]
+    if lab != "regularization":
+        return {"run": base}
+    # In ladder order: the lower-rate step continues the L2-small run's weights.
+    return {step: dataclasses.replace(base, step=step) for step, info in config.STEPS.items() if info.ladder}
+
+
+def judge(claim, readings, control_readings):
+    """One claim's row: the readings, the change, whether its direction holds and beats the noise.
+
+    Args:
+        claim: Claim.
+        readings: list of float, one per seed.
+        control_readings: list of float or None.
+
+    Returns:
+        dict with "measured", "control", "change" (texts), "direction"
+        (bool: the mean moved as claimed, or stayed within the noise for a
+        claim of no difference), "beyond_noise" (bool, or None with one
+        seed) and "shown" (bool: the claim holds on this evidence).
+    """
+    measured = seeds.spread(readings)
+    reference = control_readings if control_readings is not None else [claim.threshold] * len(readings)
+    change = seeds.difference(reference, readings)
+    if claim.direction:
+        holds = change.delta * claim.direction > 0
+        beyond = None if change.beyond_noise is None else bool(holds and change.beyond_noise)
+    else:
+        holds = change.beyond_noise is not True
+        beyond = change.beyond_noise
+    against = (seeds.spread(control_readings).text(claim.scale, claim.reading_unit) if control_readings
+               else f"{claim.scale * claim.threshold:g}{claim.reading_unit}")
+    return {"measured": measured.text(claim.scale, claim.reading_unit), "control": against,
+            "change": change.text(claim.scale, claim.unit), "direction": holds, "beyond_noise": beyond,
+            "shown": holds and (beyond is not None) and (beyond if claim.direction else not beyond)}
+
+
+def _run(store, lab, config, title, timeout_s):
+    """Queue one run and execute it in a worker process, as the app's supervisor would."""
+    run_id = jobs.submit(store, lab, config.to_dict(), owner=OWNER, title=title)
+    env = {**os.environ, "LABCORE_PREWARM": "0"}
+    subprocess.run([sys.executable, "-m", "labcore.worker", str(run_id), "--store", str(store.path)],
+                   cwd=REPO_ROOT, env=env, timeout=timeout_s, check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return store.get_run(run_id)
+
+
+def measure(lab, preset, n_seeds, dataset, timeout_s):
+    """Run every variant over seeds; return {variant: [result per seed]} and the seconds per run."""
+    store = Store(Path(tempfile.mkdtemp(prefix="labcore-validity-")) / "labcore.db")
+    results, seconds = {}, []
+    for seed in range(n_seeds):
+        for name, config in variants(lab, preset).items():
+            config = dataclasses.replace(config, seed=seed, **({"dataset": dataset} if dataset else {}))
+            started = time.monotonic()
+            run = _run(store, lab, config, f"{lab} {name} seed {seed}", timeout_s)
+            seconds.append(time.monotonic() - started)
+            print(f"{lab} {name} seed {seed}: {run.status} in {seconds[-1]:.0f} s"
+                  + (f" ({run.error})" if run.error else ""), flush=True)
+            if run.status == "done":
+                results.setdefault(name, []).append(run.result)
+    return results, seconds
+
+
+def rows_for(lab, results):
+    """The report's rows: one per claim of the lab."""
+    rows = []
+    for claim in CLAIMS[lab]:
+        done = results.get(claim.variant, [])
+        if claim.control:
+            pairs = list(zip(done, results.get(claim.control, [])))
+            readings = [claim.metric(result) for result, _ in pairs]
+            control = [claim.metric(result) for _, result in pairs]
+        else:
+            readings = [claim.metric(result) for result in done]
+            control = [claim.control_metric(result) for result in done] if claim.control_metric else None
+        if not readings:
+            rows.append([claim.text, "no finished runs", "", "", "", "", "no"])
+            continue
+        verdict = judge(claim, readings, control)
+        noise = {True: "yes", False: "no", None: "one seed: cannot tell"}[verdict["beyond_noise"]]
+        rows.append([claim.text, verdict["measured"], verdict["control"], verdict["change"],
+                     "yes" if verdict["direction"] else "NO", noise, "yes" if verdict["shown"] else "no"])
+    return rows
+
+
+def main(argv=None):
+    parser = _report.parser(__doc__.split("\n\n")[0])
+    parser.set_defaults(out=OUT)
+    parser.add_argument("--labs", nargs="*", default=list(CLAIMS), choices=list(CLAIMS))
+    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--dataset", help="override the preset's dataset (e.g. fashion_mnist, mnist)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per run")
+    args = parser.parse_args(argv)
+    for lab in args.labs:
+        load_start = _report.begin(args)
+        results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout)
+        rows = rows_for(lab, results)
+        holding = sum(1 for row in rows if row[-1] == "yes")
+        _report.report(
+            f"{LABS[lab].title}, {args.preset} preset, {args.seeds} seeds"
+            + (f", {args.dataset}" if args.dataset else ""),
+            ["claim", "measured (mean ± sd)", "against", "change", "direction holds", "beyond noise", "shown"],
+            rows, module=MODULE, load_start=load_start, args=args,
+            notes=(f"{holding} of {len(rows)} claims shown: in the claimed direction and beyond the seed noise "
+                   "(Welch's t-test at 95%, over seeds), or, for a claim of no difference, within it. "
+                   f"{len(seconds)} runs, median {_report.median(seconds):.0f} s each, worker start included."))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""bench.validity's verdicts: a claim holds only in its direction and beyond the seed noise."""
+
+from bench import validity
+
+
+def reg_result(train, val):
+    return {"train_accuracy": train, "val_accuracy": val, "gap": train - val}
+
+
+def rows_by_claim(lab, results):
+    return {row[0]: row for row in validity.rows_for(lab, results)}
+
+
+def test_a_ladder_claim_is_shown_only_beyond_noise_and_in_its_direction():
+    results = {
+        "baseline": [reg_result(0.98, 0.78), reg_result(0.99, 0.77), reg_result(0.97, 0.79)],
+        "noise": [reg_result(0.90, 0.84), reg_result(0.91, 0.83), reg_result(0.89, 0.85)],
+        "dropout": [reg_result(0.99, 0.76), reg_result(0.99, 0.78), reg_result(0.98, 0.77)],
+    }
+    rows = rows_by_claim("regularization", results)
+    assert rows["Noise narrows the gap"][4:] == ["yes", "yes", "yes"]
+    assert rows["Noise narrows the gap"][1] == "6.0 ± 2.0 points"
+    assert rows["Noise raises validation accuracy"][1] == "84.0 ± 1.0%"
+    assert rows["The baseline overfits: train accuracy ends above validation"][-1] == "yes"
+    # Dropout's gap (21.7) is wider than the baseline's (20.0): the claim's direction fails.
+    assert rows["Dropout narrows the gap"][4] == "NO" and rows["Dropout narrows the gap"][-1] == "no"
+    assert rows["Early stopping narrows the gap"][1:] == ["no finished runs", "", "", "", "", "no"]
+
+
+def test_one_seed_cannot_show_a_claim_and_a_claim_of_no_difference_holds_within_noise():
+    one = {"baseline": [reg_result(0.98, 0.78)], "noise": [reg_result(0.90, 0.84)]}
+    assert rows_by_claim("regularization", one)["Noise narrows the gap"][5:] == ["one seed: cannot tell", "no"]
+    runs = [{"votes": {"rules": {"soft": {"accuracy": a, "gain_over_mean": g, "gain_over_best": b}}},
+             "heads": {"votes": {"rules": {"soft": {"accuracy": h}}}}}
+            for a, g, b, h in ((0.88, 0.012, 0.006, 0.879), (0.87, 0.010, 0.004, 0.874), (0.89, 0.013, 0.002, 0.882))]
+    rows = rows_by_claim("ensemble", {"run": runs})
+    assert rows["The vote beats the mean member"][-1] == "yes"
+    assert rows["K heads on one trunk, averaged, match the members' vote"][4:] == ["yes", "no", "yes"]
+
+
+def test_thresholds_read_in_their_own_units():
+    runs = [{"reconstruction": {"psnr_db_mean": value}, "speed_up": 3.0 + value / 100,
+             "encoded": {"test_accuracy": 0.81}, "raw": {"test_accuracy": 0.84}} for value in (23.8, 24.0, 24.2)]
+    rows = rows_by_claim("autoencoder", {"run": runs})
+    psnr = rows["Reconstructions are recognisable: PSNR at least 22 dB"]
+    assert psnr[1:4] == ["24.0 ± 0.2 dB", "22 dB", "+2.0 ± 0.1 dB: beyond noise"] and psnr[-1] == "yes"
+    assert rows["The classifier trains faster per epoch on codes than on pixels"][1].endswith("x")
