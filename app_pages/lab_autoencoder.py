@@ -44,7 +44,8 @@ channels = right.select_slider(
     "channels of the code", options=[1, 2, 4, 8, 16, 32, 64, 128], value=config.latent_channels,
     key=f"{keyed}_channels", help="The last stage's filters: how many features each code pixel holds.")
 UPSAMPLING = {"resize": "resize x2, then a 3x3 conv (ours)",
-              "transpose": "3x3 transposed conv, stride 2 (the original's)"}
+              "transpose": "3x3 transposed conv, stride 2 (the original's)",
+              "transpose_even": "4x4 transposed conv, stride 2"}
 upsampling = st.radio(
     "How the decoder doubles the map", list(UPSAMPLING), format_func=UPSAMPLING.get, horizontal=True,
     index=list(UPSAMPLING).index(config.decoder_upsampling), key=f"{keyed}_upsampling",

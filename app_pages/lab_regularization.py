@@ -95,13 +95,13 @@ def step_block(step_config, lr_log=False, lr_curve=False):
     if latest is None:
         return
     runs.live_run(latest.id, body=lambda run: show_run(step, run))
-    done = lab.same_setting(latest, statuses=("queued", "running", "done"))
-    if len(done) < SEEDS_FOR_A_SPREAD and STEPS[step].ladder:
-        more = SEEDS_FOR_A_SPREAD - len(done)
-        st.caption(f"{len(done)} seed(s) of this setting so far: one seed varies by 1-2 points, as much as "
+    so_far = lab.same_setting(latest, statuses=("queued", "running", "done"))
+    if len(so_far) < SEEDS_FOR_A_SPREAD and STEPS[step].ladder:
+        more = SEEDS_FOR_A_SPREAD - len(so_far)
+        st.caption(f"{len(so_far)} seed(s) of this setting so far: one seed varies by 1-2 points, as much as "
                    f"most effects here. The ladder below compares steps over their seeds.")
         lab.run_button(KIND, dataclasses.replace(Config.from_dict(latest.config),
-                                                 seed=max(run.config["seed"] for run in done) + 1),
+                                                 seed=max(run.config["seed"] for run in so_far) + 1),
                        title, key=f"{prefix}_{step}_more", label=f"Run {more} more seed(s)", seeds=more)
 
 

@@ -72,7 +72,7 @@ def _conv(x, n_filters, kernel_size, strides, name, hyper, use_bias=None, paddin
 
 
 def _bn(x, name, hyper):
-    return keras.layers.BatchNormalization(epsilon=hyper.bn_epsilon, name=name)(x)
+    return keras.layers.BatchNormalization(epsilon=hyper.bn_epsilon, momentum=hyper.bn_momentum, name=name)(x)
 
 
 def _relu(x, name, hyper):
@@ -239,8 +239,9 @@ def _decoder(x, spec):
     for stage, n_filters in enumerate(stages, start=1):
         settings = dict(use_bias=hyper.use_bias, kernel_initializer=hyper.initializer,
                         kernel_regularizer=_l2(hyper.l2), name=f"decoder_conv{stage}")
-        if task.decoder_upsampling == "transpose":
-            x = keras.layers.Conv2DTranspose(n_filters, 3, strides=2, padding="same", **settings)(x)
+        if task.decoder_upsampling != "resize":
+            kernel_size = 4 if task.decoder_upsampling == "transpose_even" else 3
+            x = keras.layers.Conv2DTranspose(n_filters, kernel_size, strides=2, padding="same", **settings)(x)
         else:
             x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"decoder_upsample{stage}")(x)
             x = keras.layers.Conv2D(n_filters, 3, padding="same", **settings)(x)

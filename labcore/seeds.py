@@ -19,7 +19,7 @@ import dataclasses
 import json
 import math
 
-__all__ = ["Difference", "Spread", "difference", "group_by_seed", "spread", "t_critical"]
+__all__ = ["Difference", "Spread", "difference", "group_by_seed", "setting", "spread", "t_critical"]
 
 # Two-sided 95% critical values of Student's t, by degrees of freedom.
 _T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
@@ -168,12 +168,20 @@ def group_by_seed(configs, seed_key="seed"):
     """
     groups = {}
     for item, config in configs:
-        groups.setdefault(_without(config, seed_key.split(".")), []).append(item)
+        groups.setdefault(setting(config, seed_key), []).append(item)
     return list(groups.values())
 
 
-def _without(config, path):
-    """`config` as canonical JSON with the value at `path` removed."""
+def setting(config, seed_key="seed"):
+    """What a run's config asks for, but its seed: equal for runs that differ only in the seed.
+
+    Args:
+        config: dict, a run's config.
+        seed_key: str, the seed's key; dotted for a nested one ("train.seed").
+
+    Returns:
+        str, `config` as canonical JSON without the seed.
+    """
     def strip(values, keys):
         if not isinstance(values, dict) or not keys:
             return values
@@ -182,4 +190,4 @@ def _without(config, path):
             return {key: value for key, value in values.items() if key != head}
         return {key: strip(value, rest) if key == head else value for key, value in values.items()}
 
-    return json.dumps(strip(config, path), sort_keys=True)
+    return json.dumps(strip(config, seed_key.split(".")), sort_keys=True)

@@ -10,7 +10,7 @@ import dataclasses
 
 import streamlit as st
 
-from labcore import data, errors, jobs
+from labcore import data, errors, jobs, seeds
 from ui import sidebar, state
 
 __all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "run_button", "latest_run", "same_setting",
@@ -120,11 +120,9 @@ def same_setting(run, statuses=("done",)):
     Returns:
         list of `labcore.store.Run`, newest first, `run` itself included when its status is kept.
     """
-    def differs_in_seed_only(other):
-        return other.config == {**run.config, "seed": other.config.get("seed")}
-
+    wanted = seeds.setting(run.config)
     return [other for other in state.get_store().list_runs(owner=state.owner(), kind=run.kind, limit=500)
-            if other.status in statuses and differs_in_seed_only(other)]
+            if other.status in statuses and seeds.setting(other.config) == wanted]
 
 
 def dataset_title(key):

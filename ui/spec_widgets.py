@@ -161,12 +161,16 @@ def spec_editor(base, key):
                                float(hyper.input_noise), 0.05, key=f"{key}_noise")
         eps = a.number_input("batch-norm epsilon", *_bounds("hyper.bn_epsilon"), float(hyper.bn_epsilon),
                              format="%.1e", key=f"{key}_eps")
-        use_bias = b.toggle("use_bias in convolutions", hyper.use_bias, key=f"{key}_bias")
-        clip = c.number_input("ReLU clip (0 = none)", 0.0, _bounds("hyper.relu_clip")[1],
+        momentum = b.number_input("batch-norm momentum", *_bounds("hyper.bn_momentum"), float(hyper.bn_momentum),
+                                  0.01, key=f"{key}_momentum",
+                                  help="How slowly the moving statistics follow the batches: 0.99 (Keras's "
+                                       "default) needs hundreds of steps before validation is fair.")
+        use_bias = c.toggle("use_bias in convolutions", hyper.use_bias, key=f"{key}_bias")
+        clip = a.number_input("ReLU clip (0 = none)", 0.0, _bounds("hyper.relu_clip")[1],
                               float(hyper.relu_clip or 0.0), 1.0,
                               key=f"{key}_clip")
         hyper = dataclasses.replace(hyper, initializer=initializer, l2=l2, input_noise=noise, bn_epsilon=eps,
-                                    use_bias=use_bias, relu_clip=clip or None)
+                                    bn_momentum=momentum, use_bias=use_bias, relu_clip=clip or None)
     return dataclasses.replace(base, stem=stem, learner=learner, task=task, hyper=hyper)
 
 

@@ -160,11 +160,12 @@ RANGES = {
     "task.dense_l2": Range("float", 0.0, 1.0, optional=True),
     "task.decoder_filters": Range("tuple", 0, 8, item=_FILTERS, what="ints"),
     "task.output_activation": Range("choice", choices=("sigmoid", "relu", "linear")),
-    "task.decoder_upsampling": Range("choice", choices=("transpose", "resize")),
+    "task.decoder_upsampling": Range("choice", choices=("transpose", "transpose_even", "resize")),
     "hyper.initializer": Range("choice", choices=INITIALIZERS),
     "hyper.l2": Range("float", 0.0, 1.0),
     "hyper.input_noise": Range("float", 0.0, 1.0),
     "hyper.bn_epsilon": Range("float", 0.0, 0.1, lo_open=True),
+    "hyper.bn_momentum": Range("float", 0.5, 1.0, hi_open=True),
     "hyper.use_bias": Range("bool"),
     "hyper.relu_clip": Range("float", 0.0, 1000.0, optional=True, lo_open=True),
 }

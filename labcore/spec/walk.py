@@ -70,15 +70,15 @@ class Walk:
         params = kernel_size * kernel_size * channels * n_filters + (n_filters if use_bias else 0)
         return self.layer(name, output, params)
 
-    def conv_transpose(self, name, shape, n_filters):
+    def conv_transpose(self, name, shape, n_filters, kernel_size=3):
         height, width, channels = shape
-        params = 9 * channels * n_filters + (n_filters if self.hyper.use_bias else 0)
+        params = kernel_size * kernel_size * channels * n_filters + (n_filters if self.hyper.use_bias else 0)
         return self.layer(name, (2 * height, 2 * width, n_filters), params)
 
     def upsample(self, stage, shape, n_filters, how):
         """One decoder stage's doubling: a transposed convolution, or a resize and a convolution."""
-        if how == "transpose":
-            return self.conv_transpose(f"decoder_conv{stage}", shape, n_filters)
+        if how != "resize":
+            return self.conv_transpose(f"decoder_conv{stage}", shape, n_filters, 4 if how == "transpose_even" else 3)
         height, width, channels = shape
         shape = self.layer(f"decoder_upsample{stage}", (2 * height, 2 * width, channels))
         return self.conv(f"decoder_conv{stage}", shape, n_filters, 3, 1)

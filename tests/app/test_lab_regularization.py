@@ -121,3 +121,30 @@ def test_the_ladder_says_what_seeds_allow_whichever_way_the_runs_went():
     readings = ladder_readings(open_page(PAGE, owner="ladder-other-way"))
     assert readings["baseline"].startswith("Barely overfits")
     assert readings["+ noise"] == "The gap is wider than baseline's, beyond the seed noise."
+
+
+def test_a_step_runs_over_the_seeds_asked_for_and_offers_the_rest_after_one():
+    from labcore import jobs
+
+    owner = "regularization-seeds"
+    at = open_page(PAGE, owner=owner)
+    at.radio(key="reg_preset").set_value("tiny").run()
+    assert at.number_input(key="reg_tiny_baseline_seeds").value == 3
+    at.button(key="reg_tiny_baseline_run").click().run()
+    store = Store()
+    queued = store.list_runs(owner=owner, kind="regularization")
+    for run in queued:  # only the queueing is under test
+        jobs.cancel(store, run.id, owner=owner)
+    assert sorted(run.config["seed"] for run in queued) == [0, 1, 2]
+    assert {run.config["step"] for run in queued} == {"baseline"}
+    # At the quick preset a step starts with one seed, and then offers the two a spread needs.
+    at = open_page(PAGE, owner=owner + "-quick")
+    assert at.number_input(key="reg_quick_noise_seeds").value == 1
+    at.button(key="reg_quick_noise_run").click().run()
+    more = [button for button in at.button if button.label == "Run 2 more seed(s)"]
+    assert len(more) == 1
+    more[0].click().run()
+    queued = store.list_runs(owner=owner + "-quick", kind="regularization")
+    for run in queued:
+        jobs.cancel(store, run.id, owner=owner + "-quick")
+    assert sorted(run.config["seed"] for run in queued) == [0, 1, 2]

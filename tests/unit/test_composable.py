@@ -95,7 +95,7 @@ def random_spec(rng):
         dropout=rng.choice([None, 0.0, 0.3]), noise=rng.choice([None, 0.1]),
         dense_initializer=rng.choice((None,) + INITIALIZERS), dense_l2=rng.choice([None, 0.0, 0.01]),
         output_activation=rng.choice(["sigmoid", "relu", "linear"]),
-        decoder_upsampling=rng.choice(["transpose", "resize"]),
+        decoder_upsampling=rng.choice(["transpose", "transpose_even", "resize"]),
     )
     hyper = HyperSpec(
         initializer=rng.choice(INITIALIZERS), l2=rng.choice([0.0, 1e-3]), input_noise=rng.choice([0.0, 0.1]),
@@ -130,7 +130,7 @@ def test_random_specs_cover_every_block_task_and_stem():
     assert {spec.learner.block for spec in RANDOM_SPECS} == set(BLOCKS)
     assert {spec.task.kind for spec in RANDOM_SPECS} == {"classifier", "encoder", "autoencoder"}
     assert {spec.stem.padding for spec in RANDOM_SPECS if spec.stem.kind == "conv"} == {"same", "explicit", "valid"}
-    assert {spec.task.decoder_upsampling for spec in RANDOM_SPECS if spec.task.kind == "autoencoder"} == {"transpose", "resize"}
+    assert {spec.task.decoder_upsampling for spec in RANDOM_SPECS if spec.task.kind == "autoencoder"} == {"transpose", "transpose_even", "resize"}
 
 
 @pytest.mark.parametrize("spec", RANDOM_SPECS, ids=[spec.name for spec in RANDOM_SPECS])
@@ -357,3 +357,12 @@ def test_default_spec_model_learns_a_step():
     labels = rng.integers(0, 10, 32)
     losses = [float(model.train_on_batch(images, labels)) for _ in range(3)]
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+
+
+def test_batch_norm_momentum_comes_from_the_spec_and_the_first_model_uses_a_fast_one():
+    model = built(default_spec())
+    momenta = {layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert momenta == {0.9}
+    reference = built(REFERENCES["regularization_resnet_v2"].spec)
+    assert {layer.momentum for layer in reference.layers
+            if isinstance(layer, keras.layers.BatchNormalization)} == {0.99}  # Keras's and the original's

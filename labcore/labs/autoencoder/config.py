@@ -56,10 +56,11 @@ class Config(Record):
         stages: int in [1, 5], stride-2 stages of the encoder: the code is
             32 / 2**stages pixels wide.
         latent_channels: int in [1, 256], channels of the code.
-        decoder_upsampling: str, "resize" (nearest x2 then a 3x3 conv: no
-            checkerboard) or "transpose" (the original's 3x3/2 transposed
-            convolution, whose uneven overlap draws one); see
-            `labcore.spec.TaskSpec`.
+        decoder_upsampling: str, "transpose" (the original's 3x3/2
+            transposed convolution, whose uneven overlap draws a
+            checkerboard), "transpose_even" (4x4/2: no checkerboard) or
+            "resize" (nearest x2 then a 3x3 conv: no checkerboard, 4x the
+            decoder's compute); see `labcore.spec.TaskSpec`.
         learning_rate: float in (0, 1], Adam's rate after warm-up, for every
             model of the run.
         ae_warmup_epochs: int in [0, 50], autoencoder epochs of linear

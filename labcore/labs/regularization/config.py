@@ -249,7 +249,7 @@ RANGES = {
     "test_subset": trainconfig.RANGES["test_subset"],
     "model": Range("choice", choices=MODELS),
     "n_blocks": spec_lib.RANGES["learner.groups.n_blocks"],
-    "bn_momentum": Range("float", 0.5, 1.0, hi_open=True),
+    "bn_momentum": spec_lib.RANGES["hyper.bn_momentum"],
     "epochs": _EPOCHS,
     "batch_size": Range("int", 1, 1024),
     "learning_rate": _RATE,

@@ -73,7 +73,7 @@ def model_spec(config, n_blocks=None):
         ),
         # The original's head: a glorot-initialised Dense without L2.
         task=TaskSpec(n_classes=info.n_classes, dense_initializer="glorot_uniform", dense_l2=0.0),
-        hyper=HyperSpec(initializer="he_normal", use_bias=False),
+        hyper=HyperSpec(initializer="he_normal", use_bias=False, bn_momentum=config.bn_momentum),
         name=f"regularization_{config.model}_{blocks}x3",
     )
     step = config.step

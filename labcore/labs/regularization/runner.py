@@ -43,15 +43,9 @@ def _load(config, spec, train):
 
 
 def _build(config, spec):
-    """The spec's model, seeded, with the config's batch-norm momentum."""
+    """The spec's model, seeded."""
     training.set_seed(config.seed)
-    model = composable.build_model(spec)
-    # The spec has no momentum field; it is read when the model is first
-    # traced, so setting it before compiling is enough.
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = config.bn_momentum
-    return model
+    return composable.build_model(spec)
 
 
 def _accuracy(model, x, y, train):
@@ -192,9 +186,10 @@ def overfit_small_batch(config, reporter):
     at most: otherwise a model at 100% in training would score ~85% in
     inference mode on the very same images.
     """
-    spec, train = recipe.model_spec(config), recipe.train_config(config)
+    spec = recipe.model_spec(dataclasses.replace(config, bn_momentum=min(config.bn_momentum, 0.9)))
+    train = recipe.train_config(config)
     splits = _load(config, spec, train)
-    model = _build(dataclasses.replace(config, bn_momentum=min(config.bn_momentum, 0.9)), spec)
+    model = _build(config, spec)
     fitted = training.fit(model, (splits.x_train, splits.y_train, None, None), train, reporter)
     train_accuracy = _accuracy(model, splits.x_train, splits.y_train, train)
     return {
