@@ -95,3 +95,59 @@ def test_every_dimension_has_a_widget_worth_of_words_and_the_space_imports_no_ke
 
 def test_the_examples_in_the_docstrings_hold():
     assert doctest.testmod(recipe).failed == 0
+
+
+# ## The study: Optuna asks, the runs' results are told back
+
+
+def test_a_round_draws_members_inside_the_space_and_records_fixed_choices(tmp_path):
+    from labcore.labs.search import study as studies
+
+    space = Space()
+    study = studies.open_study(tmp_path / "s.journal", "s", "random", space, seed=1)
+    asked = studies.round_of(study, space, 12)
+    assert [number for number, _ in asked] == list(range(12))
+    for _, choice in asked:
+        assert 2 <= choice["n_groups"] <= 3 and choice["n_filters"] in (8, 16, 32)
+        assert choice["block"] in ("plain", "resnet_v2_basic") and 1e-4 <= choice["learning_rate"] <= 1e-2
+        assert (choice["growth"], choice["batch_size"]) == (2.0, 64)
+        assert recipe.member_spec(choice) is not None
+    assert study.trials[0].user_attrs["batch_size"] == 64 and "batch_size" not in study.trials[0].params
+
+
+def test_a_study_survives_being_closed_and_carries_on_numbering(tmp_path):
+    from labcore.labs.search import study as studies
+
+    space, path = Space(), tmp_path / "search" / "study.journal"
+    first = studies.open_study(path, "mine", "tpe", space)
+    asked = studies.round_of(first, space, 3)
+    studies.tell(first, asked[0][0], accuracy=0.80, params=20_000)
+    studies.tell(first, asked[1][0], failed=True)
+    again = studies.open_study(path, "mine", "tpe", space)  # a server restart
+    states = [trial.state.name for trial in again.trials]
+    assert states == ["COMPLETE", "FAIL", "RUNNING"]
+    assert [number for number, _ in studies.round_of(again, space, 2)] == [3, 4]
+
+
+def test_a_grid_covers_a_countable_space_once_and_refuses_a_float_range(tmp_path):
+    from labcore.errors import ConfigError
+    from labcore.labs.search import study as studies
+
+    with pytest.raises(ConfigError, match=r"space.learning_rate: a grid needs a list or an int range"):
+        studies.open_study(tmp_path / "g.journal", "g", "grid", Space())
+    space = space_with(learning_rate=("fixed", (1e-3,)))
+    study = studies.open_study(tmp_path / "g.journal", "g2", "grid", space)
+    members = [tuple(sorted(choice.items())) for _, choice in studies.round_of(study, space, recipe.size(space))]
+    assert len(set(members)) == recipe.size(space) == 24
+
+
+def test_the_pareto_front_keeps_the_trials_nothing_beats_on_accuracy_and_size(tmp_path):
+    from labcore.labs.search import study as studies
+
+    space = Space()
+    study = studies.open_study(tmp_path / "p.journal", "p", "random", space)
+    told = {0: (0.80, 10_000), 1: (0.85, 50_000), 2: (0.79, 60_000), 3: (0.86, 40_000)}
+    for number, _ in studies.round_of(study, space, len(told)):
+        studies.tell(study, number, *told[number])
+    front = sorted((row["number"], row["accuracy"], row["params"]) for row in studies.pareto_front(study))
+    assert front == [(0, 0.80, 10_000), (3, 0.86, 40_000)]

@@ -105,7 +105,8 @@ def test_no_module_derives_a_lab_module_from_a_name():
 @pytest.mark.parametrize("lab", LABS.values(), ids=list(LABS))
 def test_every_lab_is_a_package_of_the_same_parts_with_its_page_and_slides(lab):
     folder = ROOT / lab.package.replace(".", "/")
-    assert sorted(path.stem for path in folder.glob("*.py")) == sorted(["__init__", *PARTS])
+    # A part that grows may split into more Keras-free modules beside it.
+    assert {"__init__", *PARTS} <= {path.stem for path in folder.glob("*.py")}
     assert (ROOT / lab.page).is_file()
     assert (ROOT / "assets" / "slides" / f"{lab.slides}.md").is_file()
     assert lab.part("config").PRESETS, "a lab needs at least one preset"

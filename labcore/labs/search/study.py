@@ -1,0 +1,165 @@
+"""A search study: a sampler asks for a round of members, and the runs' accuracies are told back.
+
+Optuna does the searching (ask-and-tell): its samplers are the strategies
+the course names (grid, random, TPE for Bayesian optimisation, NSGA-II for
+an evolutionary search), and with two objectives, accuracy up and
+parameters down, it keeps the Pareto front. The study lives in Optuna's own
+journal file beside the run store, never in the store's tables, so a
+server restart finds it again. Nothing here trains: the page (or the CLI)
+submits each asked member as an ordinary run, so trials share the queue
+with everyone and no driver holds a device while it waits. Keras-free.
+"""
+
+from pathlib import Path
+
+import optuna
+
+from labcore.errors import ConfigError
+from labcore.labs.search.config import DIMENSIONS
+
+__all__ = ["OBJECTIVES", "STRATEGIES", "grid_problems", "open_study", "pareto_front", "round_of", "suggest", "tell"]
+
+STRATEGIES = ("grid", "random", "tpe", "evolution")
+# (name, direction): what a finished trial tells the study.
+OBJECTIVES = (("accuracy", "maximize"), ("params", "minimize"))
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def grid_problems(space):
+    """Why a grid search cannot cover `space`: it needs every open dimension countable.
+
+    Args:
+        space: Space.
+
+    Returns:
+        list of str, one per float range.
+    """
+    return [f"space.{name}: a grid needs a list or an int range, not a float range; list the values to try."
+            for name, info in DIMENSIONS.items()
+            if getattr(space, name).mode == "range" and info.value.kind == "float"]
+
+
+def _grid(space):
+    values = {}
+    for name in DIMENSIONS:
+        dimension = getattr(space, name)
+        if dimension.mode == "list":
+            values[name] = list(dimension.values)
+        elif dimension.mode == "range":
+            values[name] = list(range(dimension.values[0], dimension.values[1] + 1))
+    return values
+
+
+def _sampler(strategy, space, seed):
+    if strategy == "grid":
+        found = grid_problems(space)
+        if found:
+            raise ConfigError("\n".join(found))
+        return optuna.samplers.GridSampler(_grid(space), seed=seed)
+    if strategy == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if strategy == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    if strategy == "evolution":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=4)
+    raise ConfigError(f"strategy must be one of {STRATEGIES}; got {strategy!r}.")
+
+
+def open_study(path, name, strategy, space, seed=0):
+    """Create a study in its journal file, or open it again where it was left.
+
+    Args:
+        path: str or Path, the study's journal file (its folder is made).
+        name: str, the study's name within the file.
+        strategy: str, one of `STRATEGIES`.
+        space: Space.
+        seed: int, the sampler's seed.
+
+    Returns:
+        optuna.Study with the two `OBJECTIVES`.
+
+    Raises:
+        ConfigError: an unknown strategy, or a grid over a float range.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    return optuna.create_study(study_name=name, storage=storage, sampler=_sampler(strategy, space, seed),
+                               directions=[direction for _, direction in OBJECTIVES], load_if_exists=True)
+
+
+def suggest(trial, space):
+    """One member of `space`, drawn by the study's sampler for `trial`.
+
+    Fixed dimensions are not searched: they are the learner's own choices,
+    recorded on the trial as attributes so every trial still says them.
+
+    Args:
+        trial: optuna.Trial.
+        space: Space.
+
+    Returns:
+        dict, a value for every dimension.
+    """
+    choice = {}
+    for name, info in DIMENSIONS.items():
+        dimension = getattr(space, name)
+        if dimension.mode == "fixed":
+            choice[name] = dimension.values[0]
+            trial.set_user_attr(name, choice[name])
+        elif dimension.mode == "list":
+            choice[name] = trial.suggest_categorical(name, list(dimension.values))
+        elif info.value.kind == "int":
+            choice[name] = trial.suggest_int(name, *dimension.values, log=dimension.log)
+        else:
+            choice[name] = trial.suggest_float(name, *dimension.values, log=dimension.log)
+    return choice
+
+
+def round_of(study, space, n_trials):
+    """Ask the study for the next round's members.
+
+    Args:
+        study: optuna.Study, from `open_study`.
+        space: Space.
+        n_trials: int.
+
+    Returns:
+        list of (trial number, choice dict).
+    """
+    asked = []
+    for _ in range(n_trials):
+        trial = study.ask()
+        asked.append((trial.number, suggest(trial, space)))
+    return asked
+
+
+def tell(study, trial_number, accuracy=None, params=None, failed=False):
+    """Tell the study how a trial's run ended.
+
+    Args:
+        study: optuna.Study.
+        trial_number: int.
+        accuracy: float, the run's validation accuracy (the search's objective).
+        params: int, the member's parameter count.
+        failed: bool, the run failed or was cancelled: the study skips it.
+
+    Returns:
+        None.
+    """
+    if failed:
+        study.tell(trial_number, state=optuna.trial.TrialState.FAIL)
+    else:
+        study.tell(trial_number, [accuracy, params])
+
+
+def pareto_front(study):
+    """The finished trials no other trial beats on both accuracy and size.
+
+    Returns:
+        list of dict with "number", "accuracy", "params" and the trial's choice.
+    """
+    return [{"number": trial.number, "accuracy": trial.values[0], "params": int(trial.values[1]),
+             **trial.user_attrs, **trial.params} for trial in study.best_trials]
+
