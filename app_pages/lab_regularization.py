@@ -10,7 +10,7 @@ import dataclasses
 
 import streamlit as st
 
-from labcore import slides, spec, viz
+from labcore import baselines, slides, spec, viz
 from labcore.labs.regularization import recipe, views
 from labcore.labs.regularization.config import DECAYS, PRESET_NOTES, PRESETS, STEPS, Config
 from ui import lab, runs, state
@@ -205,8 +205,18 @@ sweep_blocks = a.multiselect("blocks per group (ours; the original's n_blocks + 
 sweep_epochs = b.number_input("epochs per model", 1, 100, config.sweep_epochs, key=f"{prefix}_sweep_epochs")
 step_block(step_of("sweep", sweep_blocks=tuple(sorted(sweep_blocks)), sweep_epochs=int(sweep_epochs)))
 
+@st.cache_data(show_spinner="Scoring the nearest-neighbour reference...", max_entries=16)
+def nearest_neighbour(dataset, subset, val_fraction, test_subset):
+    """The 1-NN reference on seed 0's split of these settings (pure NumPy, cached per setting)."""
+    return baselines.nearest_neighbour_accuracy(dataset, subset=subset, val_fraction=val_fraction, seed=0,
+                                                test_subset=test_subset)
+
+
 section("The ladder")
 ladder = recipe.ladder_rows(state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500))
+if not shared_problems:
+    st.markdown(views.reference_text(nearest_neighbour(config.dataset, config.subset, config.val_fraction,
+                                                       config.test_subset), ladder))
 if not ladder:
     st.info("Run a step above (the baseline first) and it appears here.")
 else:

@@ -362,3 +362,16 @@ def test_the_lower_rate_step_continues_the_stored_l2_small_weights(tmp_path):
     _, alone = run_as("bob", "lower_lr")
     assert alone["continued_from_run"] is None and "trained that step first" in alone["note"]
     assert alone["epochs_total"] == 4
+
+
+def test_the_reference_sentence_says_whether_the_baseline_beats_memorised_pixels():
+    reference = {"val_accuracy": 0.767, "test_accuracy": 0.77, "n_train": 1800}
+    below = recipe.ladder_rows([fake_run(i, "baseline", seed=i, train_accuracy=0.99, val_accuracy=v, gap=0.99 - v)
+                                for i, v in enumerate((0.745, 0.75, 0.74))])
+    assert views.reference_text(reference, below).endswith("The baseline's 74.5 ± 0.5% falls below it.")
+    above = recipe.ladder_rows([fake_run(i, "baseline", seed=i, train_accuracy=0.99, val_accuracy=v, gap=0.99 - v)
+                                for i, v in enumerate((0.80, 0.81, 0.805))])
+    assert views.reference_text(reference, above).endswith("beats it.")
+    assert "1-nearest-neighbour classifier on the raw pixels of the same 1,800 training images scores **76.7%**" \
+        in views.reference_text(reference, [])
+    assert views.reference_text(reference, []).endswith("run the baseline to compare.")

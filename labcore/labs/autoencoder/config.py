@@ -135,7 +135,7 @@ PRESETS = {
 }
 PRESET_NOTES = {
     "tiny": "seconds, for tests: 600 images, 1 warm-up + 2 epochs, classifiers 2 epochs",
-    "quick": "under a minute on a 2-core CPU: 5,000 images, 1 warm-up + 4 epochs, classifiers 3",
+    "quick": "1-2 minutes on a 2-core CPU: 5,000 images, 1 warm-up + 4 epochs, classifiers 3",
     "full": "the original's settings: all images, 5 warm-up + 20 epochs, batch 32, lr 1e-3; "
             "classifiers 20 epochs, fine-tune on (tens of minutes on a CPU)",
 }

@@ -258,7 +258,7 @@ def answers(results):
     questions = ("Can a classifier on the encoded input reach the accuracy of one on the original images?",
                  "How much faster does it train on the encoded input?")
     originals = (f"Never compared: the notebook trained on codes only; {ORIGINAL['accuracy']}",
-                 ORIGINAL["speed"].capitalize())
+                 ORIGINAL["speed"][:1].upper() + ORIGINAL["speed"][1:])
     done = [result for result in results if "speed_up" in result]
     if not done:
         pending = "Run the lab above: its step 3 trains the same classifier on pixels and on codes."

@@ -19,7 +19,7 @@ from labcore.answers import Answer
 from labcore.labs.regularization.config import STEPS
 from labcore.labs.regularization.recipe import smoothed, sweep_points
 
-__all__ = ["UNDERFIT_POINTS", "answers", "ladder_chart", "ladder_table", "lr_range_chart", "measured_text", "summary_text"]
+__all__ = ["UNDERFIT_POINTS", "answers", "ladder_chart", "reference_text", "ladder_table", "lr_range_chart", "measured_text", "summary_text"]
 
 
 # ## What a run measured, in words
@@ -215,6 +215,29 @@ def answers(rows, sweeps):
     questions.append(Answer("How small can the model be and keep its accuracy?", size,
                             "The original suggests n_blocks 1 to 4 but gives no numbers."))
     return questions
+
+
+def reference_text(reference, rows):
+    """The nearest-neighbour reference beside the baseline: does the network beat memorised pixels?
+
+    Args:
+        reference: dict from `labcore.baselines.nearest_neighbour_accuracy`.
+        rows: list of dict, from `recipe.ladder_rows`.
+
+    Returns:
+        str, markdown.
+    """
+    text = (f"**A reference to beat:** a 1-nearest-neighbour classifier on the raw pixels of the same "
+            f"{reference['n_train']:,} training images scores **{100 * reference['val_accuracy']:.1f}%** on the "
+            "same validation images (seed 0's split)")
+    baseline = next((row for row in rows if row["step"] == "baseline"), None)
+    if baseline is None:
+        return text + "; run the baseline to compare."
+    measured = seeds.spread(baseline["val_accuracy"])
+    change = seeds.difference([reference["val_accuracy"]] * measured.n, baseline["val_accuracy"])
+    verdict = {True: "beats it" if change.delta > 0 else "falls below it",
+               False: "is within the seed noise of it", None: "cannot be told from it with one seed"}
+    return text + f". The baseline's {measured.text()} {verdict[change.beyond_noise]}."
 
 
 def ladder_chart(rows, height=260):
