@@ -92,11 +92,9 @@ with count:
     # A quick run takes about a minute: one seed first, more for a spread.
     n_seeds = lab_ui.seeds_input(f"{keyed}_seeds", default=3 if preset == "tiny" else 1)
 with button:
-    lab_ui.run_button(
-        "autoencoder", config, key="ae_run", disabled=bool(problems), seeds=n_seeds,
-        label="Train the autoencoder, then both classifiers",
-        title=f"AutoEncoder · {preset} · code {views.shape_text(sizes['code_shape'])} · "
-              f"{config.classifier}")
+    title = f"AutoEncoder · {preset} · code {views.shape_text(sizes['code_shape'])} · {config.classifier}"
+    lab_ui.run_button("autoencoder", lab_ui.seeded(config, title, n_seeds), key="ae_run", disabled=bool(problems),
+                      label="Train the autoencoder, then both classifiers")
 
 
 # -- results, step by step, from the store --

@@ -45,8 +45,8 @@ found = recipe.problems(config.to_dict())
 for message in found:
     st.warning(message)
 extra = f", {config.n_heads} heads" + (" + stacking" if config.stacking else "") if config.n_heads else ""
-submitted = lab.run_button("ensemble", config, key="ensemble_run", disabled=bool(found),
-                           title=f"Ensemble · {preset} · {n_members} members{extra}")
+submitted = lab.run_button("ensemble", [(config, f"Ensemble · {preset} · {n_members} members{extra}")],
+                           key="ensemble_run", disabled=bool(found))
 
 
 def _members(run, member_votes, n_test):

@@ -7,6 +7,7 @@ The ladder at the bottom compares every step run so far.
 """
 
 import dataclasses
+import time
 
 import streamlit as st
 
@@ -73,9 +74,14 @@ def show_run(step, run):
                         run.config.get("dataset", config.dataset))
 
 
+# Each step's config as its widgets left it, for the whole-ladder action at the bottom.
+step_configs = {}
+
+
 def step_block(step_config, lr_log=False, lr_curve=False):
     """One step: what it changes, its learning rate per epoch, a Run button and its latest run."""
     step = step_config.step
+    step_configs[step] = step_config
     st.markdown(f"**This step, {STEPS[step].label}:** {STEPS[step].changes}")
     if lr_curve:
         st.altair_chart(viz.lr_chart(recipe.lr_curves(step_config), log=lr_log,
@@ -86,8 +92,8 @@ def step_block(step_config, lr_log=False, lr_curve=False):
     with count:
         n_seeds = lab.seeds_input(f"{prefix}_{step}_seeds", default=DEFAULT_SEEDS)
     with button:
-        lab.run_button(KIND, step_config, title, key=f"{prefix}_{step}_run", label=f"Run: {STEPS[step].label}",
-                       disabled=bool(found), seeds=n_seeds)
+        lab.run_button(KIND, lab.seeded(step_config, title, n_seeds), key=f"{prefix}_{step}_run",
+                       label=f"Run: {STEPS[step].label}", disabled=bool(found))
     for message in found:
         if message not in shared_problems:
             st.warning(message)
@@ -96,13 +102,15 @@ def step_block(step_config, lr_log=False, lr_curve=False):
         return
     runs.live_run(latest.id, body=lambda run: show_run(step, run))
     so_far = lab.same_setting(latest, statuses=("queued", "running", "done"))
-    if len(so_far) < SEEDS_FOR_A_SPREAD and STEPS[step].ladder:
+    # A cancelled or failed latest run has no setting in flight to add seeds to.
+    if so_far and len(so_far) < SEEDS_FOR_A_SPREAD and STEPS[step].ladder:
         more = SEEDS_FOR_A_SPREAD - len(so_far)
         st.caption(f"{len(so_far)} seed(s) of this setting so far: one seed varies by 1-2 points, as much as "
                    f"most effects here. The ladder below compares steps over their seeds.")
-        lab.run_button(KIND, dataclasses.replace(Config.from_dict(latest.config),
-                                                 seed=max(run.config["seed"] for run in so_far) + 1),
-                       title, key=f"{prefix}_{step}_more", label=f"Run {more} more seed(s)", seeds=more)
+        following = dataclasses.replace(Config.from_dict(latest.config),
+                                        seed=max(run.config["seed"] for run in so_far) + 1)
+        lab.run_button(KIND, lab.seeded(following, title, more), key=f"{prefix}_{step}_more",
+                       label=f"Run {more} more seed(s)")
 
 
 def section(heading):
@@ -213,7 +221,32 @@ def nearest_neighbour(dataset, subset, val_fraction, test_subset):
 
 
 section("The ladder")
-ladder = recipe.ladder_rows(state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500))
+ladder_steps = [step for step in STEPS if STEPS[step].ladder]
+a, b = st.columns([3, 1], vertical_alignment="bottom")
+with b:
+    ladder_seeds = lab.seeds_input(f"{prefix}_ladder_seeds", default=SEEDS_FOR_A_SPREAD)
+per_step = lab.typical_seconds(KIND, where=lambda c: all(c.get(field) == getattr(config, field)
+                                                           for field in ("dataset", "subset", "epochs", "model")))
+n_runs = len(ladder_steps) * ladder_seeds
+estimate = (f"about {max(1, round(n_runs * per_step / 60))} min at the {per_step:.0f} s a step runs here, "
+            "if no one else is training" if per_step else "no step with these settings has finished here yet, "
+            "so no estimate: a quick step takes about a minute on a 2-core CPU")
+with a:
+    # Seed by seed, so each seed's lower-rate step finds its own L2-small run done before it.
+    batch = time.strftime("%H:%M:%S")
+    lab.run_button(KIND, [(dataclasses.replace(step_configs[step], seed=step_configs[step].seed + offset),
+                           f"Regularization · ladder of {batch} · {STEPS[step].label} · {preset} · seed "
+                           f"{step_configs[step].seed + offset}")
+                          for offset in range(ladder_seeds) for step in ladder_steps],
+                   key=f"{prefix}_ladder_run", disabled=bool(shared_problems),
+                   label=f"Run the whole ladder: {len(ladder_steps)} steps x {ladder_seeds} seed(s)")
+st.caption(f"{n_runs} runs, {estimate}. They join the shared queue like any other run.")
+mine = state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500)
+batches = [run for run in mine if " · ladder of " in run.title]
+if batches:
+    tag = batches[0].title.split(" · ")[1]  # newest first: "ladder of HH:MM:SS"
+    runs.batch_progress([run.id for run in batches if run.title.split(" · ")[1] == tag], f"The {tag}")
+ladder = recipe.ladder_rows(mine)
 if not shared_problems:
     st.markdown(views.reference_text(nearest_neighbour(config.dataset, config.subset, config.val_fraction,
                                                        config.test_subset), ladder))

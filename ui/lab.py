@@ -13,7 +13,8 @@ import streamlit as st
 from labcore import data, errors, jobs, seeds
 from ui import sidebar, state
 
-__all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "run_button", "latest_run", "same_setting",
+__all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "seeded", "run_button", "typical_seconds",
+           "latest_run", "same_setting",
            "answers_panel", "compare_caption", "dataset_title"]
 
 MAX_SEEDS = 5
@@ -57,8 +58,22 @@ def seeds_input(key, default=3, help=None):
                                             "the mean and spread, and says whether a difference beats it."))
 
 
-def run_button(kind, config, title, key, label="Run", disabled=False, seeds=1):
-    """Submit `seeds` runs of `kind` (seed, seed + 1, ...) when pressed; errors are shown, never raised.
+def seeded(config, title, seeds):
+    """(config, title) for seeds seed, seed + 1, ...: what a Run button with `seeds` submits."""
+    if seeds == 1:
+        return [(config, title)]
+    return [(dataclasses.replace(config, seed=config.seed + offset), f"{title} · seed {config.seed + offset}")
+            for offset in range(seeds)]
+
+
+def run_button(kind, runs, key, label="Run", disabled=False):
+    """Submit `runs` of `kind` when pressed; errors are shown, never raised.
+
+    Args:
+        kind: str.
+        runs: list of (config, title), in the order they should queue
+            (`seeded` makes one per seed).
+        key: str, the button's key.
 
     Returns:
         list of int: the new runs' ids when they were queued on this rerun, else [].
@@ -67,16 +82,27 @@ def run_button(kind, config, title, key, label="Run", disabled=False, seeds=1):
         return []
     run_ids = []
     try:
-        for offset in range(seeds):
-            seeded = dataclasses.replace(config, seed=config.seed + offset)
-            suffix = f" · seed {seeded.seed}" if seeds > 1 else ""
-            run_ids.append(jobs.submit(state.get_store(), kind, seeded.to_dict(), owner=state.owner(),
-                                       title=title + suffix))
+        for config, title in runs:
+            run_ids.append(jobs.submit(state.get_store(), kind, config.to_dict(), owner=state.owner(), title=title))
     except errors.LabError as exc:
         st.error(str(exc))
     if run_ids:
-        st.toast(f"{len(run_ids)} run(s) queued: {title}" if seeds > 1 else f"Run #{run_ids[0]} queued: {title}")
+        st.toast(f"{len(run_ids)} runs queued" if len(run_ids) > 1 else f"Run #{run_ids[0]} queued: {runs[0][1]}")
     return run_ids
+
+
+def typical_seconds(kind, where=None):
+    """The median wall time of finished runs of `kind` on this server whose config satisfies `where`.
+
+    Measured, not guessed: start to finish, worker start included.
+
+    Returns:
+        float or None when no such run has finished.
+    """
+    times = sorted(run.finished_at - run.started_at
+                   for run in state.get_store().list_runs(statuses=("done",), kind=kind, limit=200)
+                   if run.started_at and run.finished_at and (where is None or where(run.config)))
+    return times[len(times) // 2] if times else None
 
 
 def latest_run(kind, where=None):

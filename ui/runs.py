@@ -12,7 +12,8 @@ import streamlit as st
 from labcore import viz
 from ui import state
 
-__all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "live_run", "ACTIVE"]
+__all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "batch_progress", "live_run",
+           "ACTIVE"]
 
 ACTIVE = ("queued", "running")
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/directions_run:",
@@ -108,6 +109,36 @@ def _curves_spec(rows, metric):
     """
     chart = viz.curves_chart(rows, metric=metric)
     return None if chart is None else chart.to_dict()
+
+
+def batch_progress(run_ids, title, interval_s=1.0):
+    """One bar for a batch of runs (a whole ladder, a seed sweep): finished, running, queued, time left.
+
+    Args:
+        run_ids: list of int.
+        title: str, what the batch is, e.g. "The ladder of 10:42:05".
+        interval_s: float, polling period while any run is active.
+    """
+    def render():
+        store = state.get_store()
+        batch = [run for run in map(store.get_run, run_ids) if run is not None]
+        if not batch:
+            return
+        finished = [run for run in batch if run.status not in ACTIVE]
+        running = [run for run in batch if run.status == "running"]
+        fraction = (len(finished) + sum(run.progress or 0.0 for run in running)) / len(batch)
+        took = sorted(run.finished_at - run.started_at for run in finished if run.started_at and run.finished_at)
+        left = ""
+        if took and len(finished) < len(batch):
+            minutes = round(took[len(took) // 2] * (len(batch) - len(finished) - 0.5 * len(running)) / 60)
+            left = f" · about {minutes} min left" if minutes else " · about a minute left"
+        failed = sum(run.status in ("failed", "cancelled", "interrupted") for run in finished)
+        st.progress(fraction, text=f"{title}: {len(finished)} of {len(batch)} runs finished"
+                    + (f" ({failed} failed or cancelled)" if failed else "")
+                    + f", {len(running)} running, {len(batch) - len(finished) - len(running)} queued{left}")
+
+    active = any(run.status in ACTIVE for run in map(state.get_store().get_run, run_ids) if run is not None)
+    st.fragment(render, run_every=interval_s if active else None)()
 
 
 def live_run(run_id, body=None, interval_s=1.0):

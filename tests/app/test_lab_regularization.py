@@ -148,3 +148,28 @@ def test_a_step_runs_over_the_seeds_asked_for_and_offers_the_rest_after_one():
     for run in queued:
         jobs.cancel(store, run.id, owner=owner + "-quick")
     assert sorted(run.config["seed"] for run in queued) == [0, 1, 2]
+
+
+def test_the_whole_ladder_queues_every_step_seed_by_seed_with_one_progress_bar():
+    from labcore import jobs
+
+    owner = "regularization-whole-ladder"
+    at = open_page(PAGE, owner=owner)
+    at.radio(key="reg_preset").set_value("tiny").run()
+    at.number_input(key="reg_tiny_ladder_seeds").set_value(2).run()
+    ladder = [step for step in STEPS if STEPS[step].ladder]
+    button = at.button(key="reg_tiny_ladder_run")
+    assert button.label == f"Run the whole ladder: {len(ladder)} steps x 2 seed(s)"
+    button.click().run()
+    store = Store()
+    queued = sorted(store.list_runs(owner=owner, kind="regularization", limit=100), key=lambda run: run.id)
+    for run in queued:  # only the queueing is under test
+        jobs.cancel(store, run.id, owner=owner)
+    assert [(run.config["seed"], run.config["step"]) for run in queued] == [
+        (seed, step) for seed in (0, 1) for step in ladder]
+    # The page's widgets reach the runs: the tiny preset's own settings.
+    assert {run.config["subset"] for run in queued} == {PRESETS["tiny"].subset}
+    at.run()
+    bars = [bar for bar in at.get("progress") if "The ladder of" in bar.text]
+    assert not problems_on(at)  # every step's latest run is cancelled now
+    assert len(bars) == 1 and f"of {len(queued)} runs finished" in bars[0].proto.text
