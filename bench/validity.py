@@ -122,14 +122,22 @@ CLAIMS = {
 }
 
 
-def variants(lab, preset):
-    """The runs a lab's claims need, per seed: name -> Config (seed 0)."""
+def variants(lab, preset, only=None):
+    """The runs a lab's claims need, per seed: name -> Config (seed 0).
+
+    Args:
+        lab: str.
+        preset: str.
+        only: list of variant names to keep (e.g. some ladder steps), or None for all.
+    """
     config = LABS[lab].part("config")
     base = config.PRESETS[preset]
     if lab != "regularization":
-        return {"run": base}
-    # In ladder order: the lower-rate step continues the L2-small run's weights.
-    return {step: dataclasses.replace(base, step=step) for step, info in config.STEPS.items() if info.ladder}
+        found = {"run": base}
+    else:
+        # In ladder order: the lower-rate step continues the L2-small run's weights.
+        found = {step: dataclasses.replace(base, step=step) for step, info in config.STEPS.items() if info.ladder}
+    return {name: value for name, value in found.items() if only is None or name in only}
 
 
 def judge(claim, readings, control_readings):
@@ -172,12 +180,12 @@ def _run(store, lab, config, title, timeout_s):
     return store.get_run(run_id)
 
 
-def measure(lab, preset, n_seeds, dataset, timeout_s):
+def measure(lab, preset, n_seeds, dataset, timeout_s, only=None):
     """Run every variant over seeds; return {variant: [result per seed]} and the seconds per run."""
     store = Store(Path(tempfile.mkdtemp(prefix="labcore-validity-")) / "labcore.db")
     results, seconds = {}, []
     for seed in range(n_seeds):
-        for name, config in variants(lab, preset).items():
+        for name, config in variants(lab, preset, only).items():
             config = dataclasses.replace(config, seed=seed, **({"dataset": dataset} if dataset else {}))
             started = time.monotonic()
             run = _run(store, lab, config, f"{lab} {name} seed {seed}", timeout_s)
@@ -219,11 +227,12 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--dataset", help="override the preset's dataset (e.g. fashion_mnist, mnist)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per run")
+    parser.add_argument("--variants", nargs="*", help="only these variants (regularization: ladder steps)")
     args = parser.parse_args(argv)
     for lab in args.labs:
         load_start = _report.begin(args)
-        results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout)
-        rows = rows_for(lab, results)
+        results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout, args.variants)
+        rows = [row for row in rows_for(lab, results) if row[1] != "no finished runs" or not args.variants]
         holding = sum(1 for row in rows if row[-1] == "yes")
         _report.report(
             f"{LABS[lab].title}, {args.preset} preset, {args.seeds} seeds"
