@@ -13,7 +13,7 @@ import streamlit as st
 from labcore import data, errors, jobs, seeds
 from ui import sidebar, state
 
-__all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "seeded", "run_button", "typical_seconds",
+__all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "seeded", "run_button", "submit", "typical_seconds",
            "latest_run", "same_setting",
            "answers_panel", "compare_caption", "dataset_title"]
 
@@ -80,14 +80,29 @@ def run_button(kind, runs, key, label="Run", disabled=False):
     """
     if not st.button(label, type="primary", key=key, disabled=disabled):
         return []
+    return [run_id for run_id in submit(kind, runs) if run_id is not None]
+
+
+def submit(kind, runs):
+    """Queue `runs` of `kind` for this browser; each refused one is shown with its reason.
+
+    Args:
+        kind: str.
+        runs: list of (config, title).
+
+    Returns:
+        list with, for each run, its id, or None when it was refused.
+    """
     run_ids = []
-    try:
-        for config, title in runs:
+    for config, title in runs:
+        try:
             run_ids.append(jobs.submit(state.get_store(), kind, config.to_dict(), owner=state.owner(), title=title))
-    except errors.LabError as exc:
-        st.error(str(exc))
-    if run_ids:
-        st.toast(f"{len(run_ids)} runs queued" if len(run_ids) > 1 else f"Run #{run_ids[0]} queued: {runs[0][1]}")
+        except errors.LabError as exc:
+            st.error(f"{title}: {exc}")
+            run_ids.append(None)
+    queued = [run_id for run_id in run_ids if run_id is not None]
+    if queued:
+        st.toast(f"{len(queued)} runs queued" if len(queued) > 1 else f"Run #{queued[0]} queued: {runs[0][1]}")
     return run_ids
 
 

@@ -70,5 +70,8 @@ LABS = {
         Lab("ensemble", "Ensemble", "labcore.labs.ensemble", "app_pages/lab_ensemble.py",
             "lab_ensemble", "ensemble", ":material/how_to_vote:",
             "See how instances of one model disagree and what voting, shared heads and stacking gain."),
+        Lab("search", "Guided search", "labcore.labs.search", "app_pages/lab_search.py",
+            "lab_search", "search", ":material/travel_explore:",
+            "Bring your own architecture, leave some decisions open, and steer a search through them in rounds."),
     )
 }

@@ -21,7 +21,7 @@ def space_with(**dimensions):
 
 
 def test_the_default_space_runs_and_round_trips_through_json():
-    assert recipe.problems(Space().to_dict()) == []
+    assert recipe.space_problems(Space().to_dict()) == []
     assert Space.from_dict(json.loads(json.dumps(Space().to_dict()))) == Space()
 
 
@@ -36,22 +36,22 @@ def test_the_default_space_runs_and_round_trips_through_json():
     ("batch_size", {"mode": "sometimes", "values": [64]}, "space.batch_size.mode must be one of"),
 ])
 def test_each_bad_dimension_gets_a_message_that_names_it(name, dimension, words):
-    found = recipe.problems({**Space().to_dict(), name: dimension})
+    found = recipe.space_problems({**Space().to_dict(), name: dimension})
     assert len(found) == 1 and found[0].startswith(words), found
 
 
 def test_unbuildable_members_blame_the_dimensions_that_make_them():
     too_wide = space_with(n_filters=("range", (64, 256)), growth=("fixed", (4.0,)))
-    (message,) = recipe.problems(too_wide.to_dict())
+    (message,) = recipe.space_problems(too_wide.to_dict())
     assert message.startswith("n_groups, n_filters, growth, n_blocks, stem_filters: the largest member "
                               "(n_groups 3, n_filters 256, growth 4")
     assert message.endswith("learner.groups[2].n_filters must be an int in [1, 1024]; got 4096.")
     over_budget = space_with(n_filters=("fixed", (256,)), n_blocks=("fixed", (8,)))
-    (message,) = recipe.problems(over_budget.to_dict(), max_params=1_000_000)
+    (message,) = recipe.space_problems(over_budget.to_dict(), max_params=1_000_000)
     assert message.startswith("n_groups, n_filters, growth, n_blocks, stem_filters: even the smallest member "
                               "(n_groups 2, n_filters 256")
     assert message.endswith("parameter count must be at most 1,000,000 (the budget); got 21890266.")
-    assert recipe.problems({"n_groups": "two"}) == ["space.n_groups must be a dict; got 'two'."]
+    assert recipe.space_problems({"n_groups": "two"}) == ["space.n_groups must be a dict; got 'two'."]
 
 
 def test_size_counts_members_and_a_float_range_is_continuous():
@@ -151,3 +151,35 @@ def test_the_pareto_front_keeps_the_trials_nothing_beats_on_accuracy_and_size(tm
         studies.tell(study, number, *told[number])
     front = sorted((row["number"], row["accuracy"], row["params"]) for row in studies.pareto_front(study))
     assert front == [(0, 0.80, 10_000), (3, 0.86, 40_000)]
+
+
+# ## A trial: one member at the study's fidelity, an ordinary run
+
+
+def test_a_trial_is_checked_as_the_run_it_makes():
+    from labcore.labs.search.config import Config, Member
+
+    tiny = Config(member=Member(n_groups=2, n_filters=8), subset=300, test_subset=100, epochs=1)
+    assert recipe.problems(tiny.to_dict()) == []
+    assert recipe.problems({**tiny.to_dict(), "member": {**tiny.member.to_dict(), "block": "inception"}})[0] \
+        .startswith("member.block must be one of")
+    (message,) = recipe.problems(dataclasses.replace(tiny, member=Member(batch_size=512)).to_dict())
+    assert "batch_size" in message and "240" in message  # 300 images, 20% held out
+    run = recipe.run_config(tiny)
+    assert (run.train.epochs, run.train.subset, run.spec.learner.groups[1].n_filters) == (1, 300, 16)
+
+
+@pytest.mark.slow
+def test_a_trial_trains_like_the_builders_run_of_the_same_spec(tmp_path):
+    from labcore import kinds
+    from labcore.labs.search.config import Config, Member
+    from labcore.reporting import ConsoleReporter
+
+    tiny = Config(member=Member(n_groups=2, n_filters=8, stem_filters=8), subset=300, test_subset=100, epochs=1,
+                  study="s", trial=4)
+    trial = kinds.load_runner("search")(kinds.parse("search", tiny.to_dict()), ConsoleReporter(artifact_dir=tmp_path))
+    same = kinds.load_runner("train")(kinds.parse("train", recipe.run_config(tiny).to_dict()),
+                                      ConsoleReporter(artifact_dir=tmp_path))
+    assert (trial["study"], trial["trial"], trial["member"]["n_filters"]) == ("s", 4, 8)
+    for key in ("test_accuracy", "best_val_accuracy", "params", "n_train"):
+        assert trial[key] == pytest.approx(same[key]), key

@@ -1,9 +1,15 @@
-"""Lab "Guided search": AutoML as a white box (in progress; not yet in `labcore.labs.LABS`).
+"""Lab "Guided search": AutoML as a white box, searched in rounds the learner steers.
 
-The learner brings a macro and micro architecture, leaves some decisions
-open as a search space, and steers the search round by round. Today the
-package holds the space (`config`: the dimensions, each fixed, ranged or
-listed) and its checks and measures (`recipe`: the problems naming each
-dimension at fault, the members' count and parameter range, a member's
-spec). The strategies, the runner, the page and the registry entry follow.
+The learner brings a macro and micro architecture and leaves some
+decisions open as a search space; a strategy asks for members, each trains
+as an ordinary run (a trial), and between rounds the learner narrows the
+space. Parts: `config` (the space's dimensions, each fixed, ranged or
+listed; a trial's Config and the presets' fidelity), `recipe` (the space's
+problems naming each dimension at fault, its size and parameter range, a
+member's spec, a trial's `train` run and its validator), `study` (Optuna's
+ask-and-tell in a journal file beside the store), `views` (the trials
+against size, the Pareto front) and `runner` (one trial, through
+`labcore.training.train_run`). Not built yet: blind-versus-guided at equal
+budget, lower fidelity with promotion, learning-curve extrapolation, weight
+inheritance, and a CLI that drives a whole study.
 """

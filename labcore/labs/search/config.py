@@ -13,12 +13,13 @@ samples it.
 
 import dataclasses
 
+from labcore import data
 from labcore import spec as spec_lib
 from labcore import trainconfig
 from labcore.records import Record
 from labcore.spec import Range
 
-__all__ = ["DIMENSIONS", "MODES", "DimensionInfo", "Dimension", "Space"]
+__all__ = ["DIMENSIONS", "MODES", "PRESETS", "PRESET_NOTES", "Config", "DimensionInfo", "Dimension", "Member", "Space"]
 
 MODES = ("fixed", "range", "list")
 
@@ -111,3 +112,60 @@ class Space(Record):
     batch_size: Dimension = _fixed(64)
 
     record_path = "space"
+
+
+@dataclasses.dataclass(frozen=True)
+class Member(Record):
+    """One point of a space: a value for every dimension (see `DIMENSIONS`)."""
+
+    n_groups: int = 2
+    n_filters: int = 16
+    growth: float = 2.0
+    n_blocks: int = 1
+    stem_filters: int = 16
+    block: str = "plain"
+    learning_rate: float = 1e-3
+    l2: float = 0.0
+    noise: float = 0.0
+    batch_size: int = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(Record):
+    """One trial of a search: a member, trained at the study's fidelity. An ordinary run.
+
+    Args:
+        member: Member.
+        dataset: str, a key of `labcore.data.DATASETS`.
+        seed: int, for the data draw, the weights and shuffling.
+        subset: int or None, training images drawn (validation included).
+        val_fraction: float, the share held out for validation: the search's objective.
+        test_subset: int or None, test images evaluated.
+        epochs: int, the trial's fidelity.
+        study: str, the study the trial belongs to ("" outside a study).
+        trial: int, its trial number in that study (-1 outside a study).
+    """
+
+    member: Member = Member()
+    dataset: str = data.DEFAULT_DATASET
+    seed: int = 0
+    subset: int | None = 1500
+    val_fraction: float = 0.2
+    test_subset: int | None = 500
+    epochs: int = 2
+    study: str = ""
+    trial: int = -1
+
+
+# The fidelity every trial of a study trains at. quick keeps a round of four
+# trials to a few minutes on a 2-core CPU; full is for a GPU.
+PRESETS = {
+    "tiny": Config(subset=300, test_subset=100, epochs=1),
+    "quick": Config(),
+    "full": Config(dataset="fashion_mnist", subset=None, val_fraction=0.1, test_subset=None, epochs=10),
+}
+PRESET_NOTES = {
+    "tiny": "Seconds a trial: 300 images, 1 epoch. For tests; the ranking is noise.",
+    "quick": "1,500 images, 2 epochs a trial: seconds to a minute each on a 2-core CPU.",
+    "full": "All of Fashion-MNIST, 10 epochs a trial: for a GPU.",
+}

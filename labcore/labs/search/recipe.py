@@ -1,24 +1,26 @@
-"""The Guided search lab's recipe: check a space, measure it, and turn a choice into a model.
+"""The Guided search lab's recipe: check a space, measure it, and turn a choice into a trial.
 
-`problems` names the dimension at fault for every space that cannot run:
+`space_problems` names the dimension at fault for every space that cannot run:
 a wrong mode, a value out of its range, a range upside down, or members
 that cannot be built (too wide, over the parameter budget). It checks the
 space's corners, not every member: the parameter count and every width
 grow with each macro dimension, so the smallest and the largest member of
 each block type bound the rest. `size` counts
 the members, `param_range` gives the parameters they span, `member_spec`
-builds one member. Pure Python: the page calls all of it on every edit.
+builds one member, and `run_config` the `train` run that fits it. A trial
+is an ordinary run of the "search" kind, checked by `problems` like every
+run. Pure Python: the page calls all of it on every edit.
 """
 
 import itertools
 
-from labcore import records
+from labcore import data, records, trainconfig
 from labcore import spec as spec_lib
 from labcore.errors import describe
-from labcore.labs.search.config import DIMENSIONS, MODES, Space
+from labcore.labs.search.config import DIMENSIONS, MODES, Config, Space
 from labcore.spec import GroupSpec, HyperSpec, LearnerSpec, ModelSpec, StemSpec, TaskSpec
 
-__all__ = ["corners", "member_spec", "param_range", "problems", "size"]
+__all__ = ["corners", "member_spec", "param_range", "problems", "run_config", "size", "space_problems"]
 
 # Dimensions along which a member's parameter count only grows.
 _SIZE_DIMENSIONS = ("n_groups", "n_filters", "growth", "n_blocks", "stem_filters")
@@ -100,7 +102,7 @@ def _dimension_problems(name, dimension):
     return found
 
 
-def problems(space, input_shape=(28, 28, 1), n_classes=10, max_params=spec_lib.DEFAULT_MAX_PARAMS):
+def space_problems(space, input_shape=(28, 28, 1), n_classes=10, max_params=spec_lib.DEFAULT_MAX_PARAMS):
     """Everything that keeps a space from running, each naming its dimension.
 
     Args:
@@ -113,7 +115,7 @@ def problems(space, input_shape=(28, 28, 1), n_classes=10, max_params=spec_lib.D
         list of str; empty when every member can be built and trained.
 
     Example:
-    >>> problems({**Space().to_dict(), "n_groups": {"mode": "range", "values": [3, 2]}})
+    >>> space_problems({**Space().to_dict(), "n_groups": {"mode": "range", "values": [3, 2]}})
     ['space.n_groups.values must be a low bound no higher than the high one; got [3, 2].']
     """
     parsed, found, _ = records.check(Space, space, {})
@@ -179,3 +181,45 @@ def param_range(space, input_shape=(28, 28, 1), n_classes=10):
     counts = [spec_lib.count_params(member_spec(choice, input_shape, n_classes)) for _, choice in corners(space)]
     return min(counts), max(counts)
 
+
+
+def run_config(config):
+    """What a trial trains: its member's model and the study's fidelity, as a `train` run.
+
+    Args:
+        config: Config.
+
+    Returns:
+        trainconfig.RunConfig.
+    """
+    info = data.DATASETS[config.dataset]
+    member = config.member.to_dict()
+    return trainconfig.RunConfig(
+        spec=member_spec(member, info.image_shape, info.n_classes),
+        train=trainconfig.TrainConfig(
+            epochs=config.epochs, batch_size=member["batch_size"], learning_rate=member["learning_rate"],
+            seed=config.seed, dataset=config.dataset, subset=config.subset, val_fraction=config.val_fraction,
+            test_subset=config.test_subset,
+        ),
+    )
+
+
+def problems(config):
+    """The "search" kind's validator: a trial's member and fidelity, checked as the run they make.
+
+    Args:
+        config: dict, a `Config.to_dict()`.
+
+    Returns:
+        list of str.
+    """
+    parsed, found, _ = records.check(Config, config, {})
+    if parsed is None:
+        return found
+    for name, info in DIMENSIONS.items():
+        found += info.value.problems(f"member.{name}", getattr(parsed.member, name))
+    if parsed.dataset not in data.DATASETS:
+        found.append(describe("dataset", f"one of {', '.join(map(repr, data.DATASETS))}", parsed.dataset))
+    if found:
+        return found
+    return trainconfig.problems_for_run(run_config(parsed).to_dict())

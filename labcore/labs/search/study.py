@@ -17,7 +17,8 @@ import optuna
 from labcore.errors import ConfigError
 from labcore.labs.search.config import DIMENSIONS
 
-__all__ = ["OBJECTIVES", "STRATEGIES", "grid_problems", "open_study", "pareto_front", "round_of", "suggest", "tell"]
+__all__ = ["OBJECTIVES", "STRATEGIES", "grid_problems", "open_study", "pareto_front", "round_of", "suggest", "sync",
+           "tell", "trial_rows"]
 
 STRATEGIES = ("grid", "random", "tpe", "evolution")
 # (name, direction): what a finished trial tells the study.
@@ -118,19 +119,22 @@ def suggest(trial, space):
 
 
 def round_of(study, space, n_trials):
-    """Ask the study for the next round's members.
+    """Ask the study for the next round's members, each marked with the round's number.
 
     Args:
         study: optuna.Study, from `open_study`.
-        space: Space.
+        space: Space, as the learner has narrowed it for this round.
         n_trials: int.
 
     Returns:
         list of (trial number, choice dict).
     """
+    rounds = [trial.user_attrs.get("round", 0) for trial in study.get_trials(deepcopy=False)]
+    number = max(rounds, default=0) + 1
     asked = []
     for _ in range(n_trials):
         trial = study.ask()
+        trial.set_user_attr("round", number)
         asked.append((trial.number, suggest(trial, space)))
     return asked
 
@@ -163,3 +167,49 @@ def pareto_front(study):
     return [{"number": trial.number, "accuracy": trial.values[0], "params": int(trial.values[1]),
              **trial.user_attrs, **trial.params} for trial in study.best_trials]
 
+
+
+def sync(study, runs):
+    """Tell the study about every trial whose run has ended since it last looked.
+
+    Idempotent, so any page view (or the CLI) may call it: a trial is told
+    once, when its run is found finished and the trial still waits. Runs
+    that failed or were cancelled are told as failed, and the study skips
+    them.
+
+    Args:
+        study: optuna.Study.
+        runs: iterable of the study's runs (`labcore.store.Run`, kind "search").
+
+    Returns:
+        int, how many trials were told.
+    """
+    waiting = {trial.number for trial in study.get_trials(deepcopy=False)
+               if trial.state == optuna.trial.TrialState.RUNNING}
+    told = 0
+    for run in runs:
+        number = run.config.get("trial")
+        if number not in waiting or run.status in ("queued", "running"):
+            continue
+        result = run.result or {}
+        if run.status == "done" and result.get("best_val_accuracy") is not None:
+            tell(study, number, accuracy=result["best_val_accuracy"], params=result["params"])
+        else:
+            tell(study, number, failed=True)
+        waiting.discard(number)
+        told += 1
+    return told
+
+
+def trial_rows(study):
+    """Every trial as a row for the page: number, state, accuracy, parameters and its member.
+
+    Returns:
+        list of dict, oldest first; "on_front" marks the Pareto front.
+    """
+    front = {trial.number for trial in study.best_trials}
+    return [{"trial": trial.number, "state": trial.state.name.lower(),
+             "accuracy": trial.values[0] if trial.values else None,
+             "params": int(trial.values[1]) if trial.values else None,
+             "on_front": trial.number in front, **trial.user_attrs, **trial.params}
+            for trial in study.get_trials(deepcopy=False)]

@@ -1,0 +1,60 @@
+"""The Guided search lab's views: the trials on accuracy against size, the front marked.
+
+Each finished trial is a point: validation accuracy (the search's
+objective) against parameters (what it trades against), coloured by round
+of the search so the learner sees where each narrowing sent it, with the
+Pareto front (the trials nothing beats on both) joined by a line. Only
+pages import this module: it imports Altair.
+"""
+
+import altair as alt
+import pandas as pd
+
+__all__ = ["front_text", "trials_chart"]
+
+
+def trials_chart(rows, height=320):
+    """Accuracy against parameters, one point per finished trial, the Pareto front joined.
+
+    Args:
+        rows: list of dict from `study.trial_rows`, with a "round" key added.
+        height: int, pixels.
+
+    Returns:
+        an `alt.Chart`, or None before any trial has finished.
+    """
+    done = [row for row in rows if row["accuracy"] is not None]
+    if not done:
+        return None
+    frame = pd.DataFrame.from_records(done)
+    x = alt.X("params:Q", title="parameters", scale=alt.Scale(type="log"))
+    y = alt.Y("accuracy:Q", title="validation accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False))
+    points = alt.Chart(frame).mark_point(filled=True, size=90).encode(
+        x=x, y=y, color=alt.Color("round:O", title="round"),
+        tooltip=[c for c in frame.columns if c not in ("on_front", "state")])
+    front = alt.Chart(frame[frame["on_front"]]).mark_line(color="gray", strokeDash=[4, 3]).encode(
+        x=x, y=y, order="params:Q")
+    return (front + points).properties(
+        title="Trials: accuracy against size (dashes: the Pareto front, beaten by no trial on both)", height=height)
+
+
+def front_text(rows):
+    """The best trial and the front in one sentence, from the finished trials.
+
+    Args:
+        rows: list of dict from `study.trial_rows`.
+
+    Returns:
+        str, markdown.
+    """
+    done = [row for row in rows if row["accuracy"] is not None]
+    if not done:
+        return "No trial has finished yet."
+    best = max(done, key=lambda row: row["accuracy"])
+    front = [row for row in done if row["on_front"]]
+    smallest = min(front, key=lambda row: row["params"])
+    return (f"{len(done)} trial(s) finished. The best, trial {best['trial']}, reached "
+            f"**{100 * best['accuracy']:.1f}%** validation accuracy with {best['params']:,} parameters; "
+            f"the front runs down to trial {smallest['trial']}: {100 * smallest['accuracy']:.1f}% with "
+            f"{smallest['params']:,}. One seed per trial: trials within 1-2 points of each other are not "
+            "told apart by this search.")

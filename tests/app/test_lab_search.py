@@ -1,0 +1,57 @@
+"""The Guided search page: a space edited with widgets, a round queued as runs, results told to the study."""
+
+from apptest import open_page, problems_on
+
+from labcore import jobs
+from labcore.store import Store
+
+PAGE = "app_pages/lab_search.py"
+
+
+def warnings_on(at):
+    return [warning.value for warning in at.warning]
+
+
+def test_the_default_space_shows_its_size_and_parameters_and_a_bad_value_is_named():
+    at = open_page(PAGE, owner="search-space")
+    assert not problems_on(at) and not warnings_on(at)
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["members in the space"] == "continuous"  # the learning rate is a float range
+    at.selectbox(key="search_learning_rate_mode").set_value("fixed").run()
+    at.text_input(key="search_learning_rate_values").set_value("0.001").run()
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["members in the space"] == "24" and " to " in metrics["parameters spanned"]
+    at.text_input(key="search_n_filters_values").set_value("8, wide").run()
+    assert warnings_on(at) == ["space.n_filters: '8, wide' must be ints separated by commas."]
+    at.text_input(key="search_n_filters_values").set_value("8").run()
+    at.selectbox(key="search_n_groups_mode").set_value("range").run()
+    at.text_input(key="search_n_groups_values").set_value("3, 2").run()
+    assert warnings_on(at)[0].startswith("space.n_groups.values must be a low bound no higher than the high one")
+    assert at.button(key="search_round").disabled
+
+
+def test_a_round_queues_one_run_per_trial_and_finished_runs_reach_the_study():
+    owner = "search-round"
+    at = open_page(PAGE, owner=owner)
+    at.radio(key="search_preset").set_value("tiny").run()
+    at.number_input(key="search_trials").set_value(3).run()
+    at.button(key="search_round").click().run()
+    store = Store()
+    queued = sorted(store.list_runs(owner=owner, kind="search"), key=lambda run: run.id)
+    assert [run.config["trial"] for run in queued] == [0, 1, 2]
+    assert {run.config["study"] for run in queued} == {"my-search-tpe-tiny"}
+    assert all(run.config["subset"] == 300 for run in queued)
+    # The first trial finishes (as a worker would leave it); the others are cancelled.
+    for run in queued[1:]:
+        jobs.cancel(store, run.id, owner=owner)
+    first = queued[0]
+    if store.get_run(first.id).status == "queued":
+        store.claim_run(first.id, "nowhere")
+    store.merge_result(first.id, {"best_val_accuracy": 0.71, "params": 12_345})
+    store.set_status(first.id, "done")
+    at.run()
+    assert not problems_on(at)
+    text = " ".join(markdown.value for markdown in at.markdown)
+    assert "The best, trial 0, reached **71.0%** validation accuracy with 12,345 parameters" in text
+    table = at.dataframe[0].value
+    assert list(table["state"]) == ["complete", "fail", "fail"]
