@@ -47,6 +47,8 @@ def summary(model_spec, key, chart=True):
     rows = spec.summarize(model_spec)
     table = pd.DataFrame([{"part": r.name, "output shape": " x ".join(map(str, r.output_shape)),
                            "blocks": r.blocks or None, "parameters": r.params} for r in rows])
+    # Parts without blocks (input, task) show an empty cell, not "None".
+    table["blocks"] = table["blocks"].astype("Int64")
     total = sum(r.params for r in rows)
     left, right = st.columns([3, 2]) if chart else (st.container(), None)
     with left:
