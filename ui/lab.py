@@ -1,5 +1,6 @@
-"""What every lab page shares: the preset picker, the Run button, the latest
-run of this browser, and the "original lab said / we measured" caption.
+"""What every lab page shares: the preset picker, seeds and Run buttons, the
+latest run of this browser and its seeds, the answers panel, and the
+"original lab said / we measured" caption.
 
 A lab (an entry of `labcore.labs.LABS`) provides, in its `config` part, a
 frozen `Config` with `to_dict()` and a `PRESETS` dict of named configs;
@@ -14,8 +15,7 @@ from labcore import data, errors, jobs, seeds
 from ui import sidebar, state
 
 __all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "seeded", "run_button", "submit", "typical_seconds",
-           "latest_run", "same_setting",
-           "answers_panel", "compare_caption", "dataset_title"]
+           "latest_run", "same_setting", "answers_panel", "compare_caption", "dataset_title"]
 
 MAX_SEEDS = 5
 
