@@ -104,8 +104,10 @@ CLAIMS = {
               control="baseline"),
     ],
     "ensemble": [
-        Claim("The vote beats the mean member", "run", _nested("votes", "rules", "soft", "gain_over_mean"), +1),
-        Claim("The vote beats the best member", "run", _nested("votes", "rules", "soft", "gain_over_best"), +1),
+        Claim("The vote beats the mean member", "run", _nested("votes", "rules", "soft", "gain_over_mean"), +1,
+              reading_unit=" points"),
+        Claim("The vote beats the best member", "run", _nested("votes", "rules", "soft", "gain_over_best"), +1,
+              reading_unit=" points"),
         Claim("K heads on one trunk, averaged, match the members' vote", "run",
               _nested("heads", "votes", "rules", "soft", "accuracy"), 0,
               control_metric=_nested("votes", "rules", "soft", "accuracy")),
