@@ -16,7 +16,6 @@ On this 2-core CPU the quick presets take about 3 min (autoencoder), 6 min
 """
 
 import dataclasses
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench import _report
-from labcore import jobs, seeds
+from labcore import jobs, seeds, supervisor
 from labcore.labs import LABS
 from labcore.store import Store
 
@@ -175,10 +174,8 @@ def judge(claim, readings, control_readings):
 def _run(store, lab, config, title, timeout_s):
     """Queue one run and execute it in a worker process, as the app's supervisor would."""
     run_id = jobs.submit(store, lab, config.to_dict(), owner=OWNER, title=title)
-    env = {**os.environ, "LABCORE_PREWARM": "0"}
-    subprocess.run([sys.executable, "-m", "labcore.worker", str(run_id), "--store", str(store.path)],
-                   cwd=REPO_ROOT, env=env, timeout=timeout_s, check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(supervisor.worker_command(store, run_id), env=supervisor.worker_env(store), timeout=timeout_s,
+                   check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return store.get_run(run_id)
 
 

@@ -10,6 +10,7 @@ from labcore import jobs, supervisor
 from labcore.labs.autoencoder import views
 from labcore.labs.autoencoder.config import PRESETS
 from labcore.store import TERMINAL_STATUSES, Store
+from tests.support import finish_run
 
 PAGE = "app_pages/lab_autoencoder.py"
 OWNER = "autoencoder-page-test"
@@ -115,9 +116,7 @@ def stored_copy(run, owner, **changes):
     store = Store()
     result = {**run.result, **{name: {**run.result[name], **values} for name, values in changes.items()}}
     run_id = store.create_run("autoencoder", run.config, owner, "stored copy")
-    store.claim_run(run_id, "nowhere")  # a queue no supervisor serves
-    store.merge_result(run_id, result)
-    store.set_status(run_id, "done")
+    finish_run(store, run_id, result)
     return run_id
 
 

@@ -14,6 +14,7 @@ from apptest import open_page, problems_on
 from labcore import seeds
 from labcore.labs.regularization.config import PRESETS, STEPS
 from labcore.store import Store
+from tests.support import finish_run
 
 PAGE = "app_pages/lab_regularization.py"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -88,11 +89,9 @@ def stored_ladder(owner, readings):
         for seed, (train, val) in enumerate(pairs):
             config = dataclasses.replace(PRESETS["tiny"], step=step, seed=seed).to_dict()
             run_id = store.create_run("regularization", config, owner, f"{step} seed {seed}")
-            store.merge_result(run_id, {"train_accuracy": train, "val_accuracy": val, "gap": train - val,
-                                        "test_accuracy": val, "epochs_run": 6, "seconds": 5.0,
-                                        "dataset": "fashion_mnist_small"})
-            store.claim_run(run_id, "nowhere")  # a queue no supervisor serves
-            store.set_status(run_id, "done")
+            finish_run(store, run_id, {"train_accuracy": train, "val_accuracy": val, "gap": train - val,
+                                       "test_accuracy": val, "epochs_run": 6, "seconds": 5.0,
+                                       "dataset": "fashion_mnist_small"})
 
 
 def ladder_readings(at):

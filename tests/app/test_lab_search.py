@@ -4,6 +4,7 @@ from apptest import open_page, problems_on
 
 from labcore import jobs
 from labcore.store import Store
+from tests.support import finish_run
 
 PAGE = "app_pages/lab_search.py"
 
@@ -44,11 +45,7 @@ def test_a_round_queues_one_run_per_trial_and_finished_runs_reach_the_study():
     # The first trial finishes (as a worker would leave it); the others are cancelled.
     for run in queued[1:]:
         jobs.cancel(store, run.id, owner=owner)
-    first = queued[0]
-    if store.get_run(first.id).status == "queued":
-        store.claim_run(first.id, "nowhere")
-    store.merge_result(first.id, {"best_val_accuracy": 0.71, "params": 12_345})
-    store.set_status(first.id, "done")
+    finish_run(store, queued[0].id, {"best_val_accuracy": 0.71, "params": 12_345})
     at.run()
     assert not problems_on(at)
     text = " ".join(markdown.value for markdown in at.markdown)

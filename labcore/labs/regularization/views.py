@@ -129,11 +129,6 @@ def ladder_table(rows):
     return table
 
 
-def entry_of(rows, step):
-    """The `ladder_table` entry of one step (by key), or None."""
-    return next((entry for row, entry in zip(rows, ladder_table(rows)) if row["step"] == step), None)
-
-
 def _spread_text(readings):
     measured = seeds.spread(readings)
     return measured.text() if measured else ""
@@ -182,9 +177,10 @@ def answers(rows, sweeps):
         generalise = "Run the baseline and at least one regularization step, over seeds, to answer."
     else:
         best = max(closed, key=lambda row: seeds.spread(row["val_accuracy"]).mean)
-        entry = next(entry for entry in ladder_table(rows) if entry["step"] == best["label"])
+        table = {row["step"]: entry for row, entry in zip(rows, ladder_table(rows))}
+        entry = table[best["step"]]
         generalise = (
-            f"Baseline validation {entry_of(rows, 'baseline')['validation']}, gap "
+            f"Baseline validation {table['baseline']['validation']}, gap "
             f"{seeds.spread(baseline['gap']).text(unit=' points')}. The best step by validation, "
             f"**{best['label']}**, reached {entry['validation']}; against {entry['against']}: validation "
             f"{entry['validation_change']}, gap {entry['gap_change']}. {entry['reading']}")
