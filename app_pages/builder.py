@@ -10,8 +10,8 @@ import json
 
 import streamlit as st
 
-from labcore import data, errors, jobs, references, schedules, slides, spec, trainconfig, viz
-from ui import runs, sidebar, spec_widgets, state
+from labcore import data, errors, fit_reading, references, schedules, slides, spec, trainconfig, viz
+from ui import lab, runs, sidebar, spec_widgets, state
 
 text = slides.sections("builder")
 st.title("Model Builder")
@@ -90,15 +90,25 @@ st.altair_chart(viz.lr_chart({schedule_kind: schedules.lr_curve(train_config.lea
                 width="stretch")
 
 config = {"spec": model_spec.to_dict(), "train": train_config.to_dict()}
-if st.button("Train", type="primary", disabled=bool(problems), key="builder_train"):
-    try:
-        run_id = jobs.submit(state.get_store(), "train", config, owner=state.owner(),
-                             title=f"{model_spec.name} · {spec.count_params(model_spec):,} params")
-        st.toast(f"Run #{run_id} queued.")
-    except errors.LabError as exc:
-        st.error(str(exc))
+# An invalid spec has no parameter count (and its button is disabled).
+title = model_spec.name if problems else f"{model_spec.name} · {spec.count_params(model_spec):,} params"
+button, count = st.columns([3, 1], vertical_alignment="bottom")
+with count:
+    n_seeds = lab.seeds_input("builder_seeds", default=1,
+                              help="Each seed draws other initial weights and batches: one seed varies by "
+                                   "1-2 points, so a spread needs several.")
+with button:
+    lab.run_button("train", lab.seeded(config, title, n_seeds), key="builder_train", label="Train",
+                   disabled=bool(problems))
 
 latest = state.get_store().list_runs(owner=state.owner(), kind="train", limit=1)
 if latest:
     st.markdown(f"#### Your latest run: #{latest[0].id} {latest[0].title}")
     runs.live_run(latest[0].id)
+    # What the run says, over every seed of its setting that has finished.
+    done = [run.result for run in lab.same_setting(latest[0], seed_key="train.seed")
+            if (run.result or {}).get("val_accuracy") is not None]
+    if done:
+        st.markdown(f"**Over {len(done)} seed(s):** " + fit_reading.reading(
+            [result["train_accuracy"] for result in done], [result["val_accuracy"] for result in done],
+            n_classes))

@@ -16,7 +16,7 @@ import streamlit as st
 from labcore import data, slides
 from labcore.answers import Answer
 from labcore.errors import LabError
-from labcore.labs.search import recipe, views
+from labcore.labs.search import compare, recipe, views
 from labcore.labs.search import study as studies
 from labcore.labs.search.config import DIMENSIONS, PRESET_NOTES, PRESETS, Dimension, Member, Space
 from ui import lab, runs, state
@@ -129,10 +129,59 @@ if study is not None:
                      column_config={"accuracy": st.column_config.NumberColumn(format="percent"),
                                     "params": st.column_config.NumberColumn(format="localized")})
 
+st.markdown("## Guided against blind, at the same budget")
+st.markdown(text["Guided against blind, at the same budget"])
+# Grid search cannot cover the blind space's float ranges; both arms then draw at random.
+vs_strategy = "random" if strategy == "grid" else strategy
+comparison = f"{study_name}-vs-{vs_strategy}-{preset}"
+a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
+budget = int(b.number_input("trials per arm", 1, 16, 4, key="search_vs_budget"))
+with c:
+    vs_seeds = lab.seeds_input("search_vs_seeds", default=3)
+
+
+def comparison_runs():
+    return [run for run in state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=1000)
+            if run.config.get("study", "").startswith(f"{comparison}-")]
+
+
+def ask(arm_name, arm_space, seed):
+    """The next `budget` trials of one arm's study, told first about its finished runs."""
+    arm = studies.open_study(path, arm_name, vs_strategy, arm_space, seed=seed)
+    studies.sync(arm, [run for run in comparison_runs() if run.config.get("study") == arm_name])
+    return studies.round_of(arm, arm_space, budget)
+
+
+with a:
+    pressed = st.button(f"Run guided vs blind: {budget} trial(s) x 2 searches x {vs_seeds} seed(s)",
+                        type="primary", key="search_vs_run", disabled=bool(found))
+per_trial = lab.typical_seconds(KIND, where=lambda c: c.get("subset") == config.subset
+                                and c.get("epochs") == config.epochs and c.get("dataset") == config.dataset)
+st.caption(f"{2 * budget * vs_seeds} trials, each an ordinary run in the shared queue; "
+           + (f"about {max(1, round(2 * budget * vs_seeds * per_trial / 60))} min at the {per_trial:.0f} s a "
+              "trial of this preset has taken here (blind members can be much larger)." if per_trial else
+              "no trial of this preset has finished here yet, so no estimate.")
+           + (" Grid search cannot cover the blind space's ranges, so both searches draw at random."
+              if strategy == "grid" else f" Both searches use {vs_strategy}."))
+if pressed:
+    planned = compare.comparison_trials(config, comparison, space, vs_seeds, ask)
+    for (trial, _), run_id in zip(planned, lab.submit(KIND, planned)):
+        if run_id is None:
+            studies.tell(studies.open_study(path, trial.study, vs_strategy, Space(), seed=trial.seed),
+                         trial.trial, failed=True)
+vs_runs = comparison_runs()
+if vs_runs:
+    runs.batch_progress([run.id for run in vs_runs], "Guided vs blind")
+progress = compare.best_so_far(compare.trials_of(vs_runs), comparison)
+chart = views.budget_chart(progress)
+if chart is not None:
+    st.altair_chart(chart, width="stretch")
+said = compare.verdict(progress)
+st.markdown(said)
+
 st.markdown("## The lab's answers")
 st.markdown(text["The lab's answers"])
 lab.answers_panel([Answer(
-    "Does a guided search beat a blind one at the same budget?",
-    "Not measured yet: the blind-versus-guided comparison over seeds is not built in this version of the lab.",
+    "Does a guided search beat a blind one at the same budget?", said,
     "The course report behind the labs found blind AutoML (AutoKeras) needed extensive training to reach "
     "reasonable accuracy; guiding the space is meant to cut that.")])

@@ -5,18 +5,19 @@ members, that codes train faster than pixels. This script runs each lab's
 preset over several seeds through the real worker (one process per run, as
 the app does, in a temporary store), then checks every claim: its direction
 (does the mean move the way the page says?) and whether the move beats the
-seed noise (Welch's t-test at 95%, `labcore.seeds`). Results go to
-`docs/VALIDITY.md`, one dated section per lab and preset.
+seed noise (a t-test at 95% on the per-seed differences, `labcore.seeds`:
+a step and its control share their seed's data, weights and batches).
+Results go to `docs/VALIDITY.md`, one dated section per lab and preset.
 
     python -m bench.validity --labs regularization --preset quick --seeds 3
     python -m bench.validity --labs autoencoder ensemble --preset quick --seeds 3
+    python -m bench.validity --labs search --preset quick --seeds 3 --budget 4
 
-On this 2-core CPU the quick presets take about 3 min (autoencoder), 6 min
-(ensemble) and 30 min (the regularization ladder) at 3 seeds.
+On this 2-core CPU the quick presets take about 6 min (autoencoder), 20 min
+(ensemble) and 35 min (the regularization ladder) at 3 seeds.
 """
 
 import dataclasses
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +26,8 @@ from pathlib import Path
 from bench import _report
 from labcore import jobs, seeds, supervisor
 from labcore.labs import LABS
+from labcore.labs.search import compare, driver
+from labcore.labs.search.config import Space
 from labcore.store import Store
 
 __all__ = ["CLAIMS", "Claim", "judge", "main"]
@@ -95,12 +98,14 @@ CLAIMS = {
               control="noise"),
         Claim("A lower late rate raises validation accuracy", "lower_lr", _key("val_accuracy"), +1,
               control="l2_small"),
-        Claim("Label smoothing narrows the gap", "label_smoothing", _key("gap"), -1, control="baseline", reading_unit=" points"),
+        Claim("Label smoothing makes the model less sure: lower confidence on validation images",
+              "label_smoothing", _key("val_confidence"), -1, control="baseline"),
         Claim("Dropout narrows the gap", "dropout", _key("gap"), -1, control="baseline", reading_unit=" points"),
         Claim("Early stopping narrows the gap", "early_stopping", _key("gap"), -1, control="baseline", reading_unit=" points"),
-        Claim("Warm-up raises validation accuracy", "warmup", _key("val_accuracy"), +1, control="baseline"),
-        Claim("A decaying rate raises validation accuracy", "schedule", _key("val_accuracy"), +1,
-              control="baseline"),
+        Claim("At Adam's 1e-3, warm-up changes validation accuracy by less than the noise", "warmup",
+              _key("val_accuracy"), 0, control="baseline"),
+        Claim("Without the decay (a constant rate), validation accuracy is lower", "schedule",
+              _key("val_accuracy"), -1, control="baseline"),
     ],
     "ensemble": [
         Claim("The vote beats the mean member", "run", _nested("votes", "rules", "soft", "gain_over_mean"), +1,
@@ -111,14 +116,18 @@ CLAIMS = {
               _nested("heads", "votes", "rules", "soft", "accuracy"), 0,
               control_metric=_nested("votes", "rules", "soft", "accuracy")),
     ],
+    "search": [
+        Claim("Guided search finds a better model than blind search at the same budget", "guided",
+              _key("best_val_accuracy"), +1, control="blind"),
+    ],
     "autoencoder": [
         Claim("Reconstructions are recognisable: PSNR at least 22 dB", "run",
               _nested("reconstruction", "psnr_db_mean"), +1, threshold=22.0, reading_unit=" dB", unit=" dB",
               scale=1.0),
         Claim("The classifier trains faster per epoch on codes than on pixels", "run", _key("speed_up"), +1,
               threshold=1.0, reading_unit="x", unit="x", scale=1.0),
-        Claim("Codes cost accuracy: on codes below on pixels", "run", _nested("encoded", "test_accuracy"), -1,
-              control_metric=_nested("raw", "test_accuracy")),
+        Claim("Codes keep the accuracy: on codes within noise of on pixels", "run",
+              _nested("encoded", "test_accuracy"), 0, control_metric=_nested("raw", "test_accuracy")),
     ],
 }
 
@@ -146,8 +155,10 @@ def judge(claim, readings, control_readings):
 
     Args:
         claim: Claim.
-        readings: list of float, one per seed.
-        control_readings: list of float or None.
+        readings: dict seed -> float.
+        control_readings: dict seed -> float, or None to compare with the
+            claim's threshold. Seeds both hold are compared seed by seed
+            (`labcore.seeds.difference`).
 
     Returns:
         dict with "measured", "control", "change" (texts), "direction"
@@ -155,8 +166,8 @@ def judge(claim, readings, control_readings):
         claim of no difference), "beyond_noise" (bool, or None with one
         seed) and "shown" (bool: the claim holds on this evidence).
     """
-    measured = seeds.spread(readings)
-    reference = control_readings if control_readings is not None else [claim.threshold] * len(readings)
+    measured = seeds.spread(readings.values())
+    reference = control_readings if control_readings is not None else dict.fromkeys(readings, claim.threshold)
     change = seeds.difference(reference, readings)
     if claim.direction:
         holds = change.delta * claim.direction > 0
@@ -164,7 +175,7 @@ def judge(claim, readings, control_readings):
     else:
         holds = change.beyond_noise is not True
         beyond = change.beyond_noise
-    against = (seeds.spread(control_readings).text(claim.scale, claim.reading_unit) if control_readings
+    against = (seeds.spread(control_readings.values()).text(claim.scale, claim.reading_unit) if control_readings
                else f"{claim.scale * claim.threshold:g}{claim.reading_unit}")
     return {"measured": measured.text(claim.scale, claim.reading_unit), "control": against,
             "change": change.text(claim.scale, claim.unit), "direction": holds, "beyond_noise": beyond,
@@ -173,15 +184,36 @@ def judge(claim, readings, control_readings):
 
 def _run(store, lab, config, title, timeout_s):
     """Queue one run and execute it in a worker process, as the app's supervisor would."""
-    run_id = jobs.submit(store, lab, config.to_dict(), owner=OWNER, title=title)
-    subprocess.run(supervisor.worker_command(store, run_id), env=supervisor.worker_env(store), timeout=timeout_s,
-                   check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return store.get_run(run_id)
+    return supervisor.run_to_end(store, jobs.submit(store, lab, config.to_dict(), owner=OWNER, title=title),
+                                 timeout_s)
 
 
-def measure(lab, preset, n_seeds, dataset, timeout_s, only=None):
-    """Run every variant over seeds; return {variant: [result per seed]} and the seconds per run."""
+def _measure_search(store, preset, n_seeds, dataset, timeout_s, budget):
+    """Guided (the lab's default space) against blind search: {arm: {seed: best found}} and seconds per trial."""
+    config = LABS["search"].part("config").PRESETS[preset]
+    config = dataclasses.replace(config, **({"dataset": dataset} if dataset else {}))
+
+    def report(run):
+        print(f"search {run.config['study']} trial {run.config['trial']}: {run.status} "
+              f"{(run.result or {}).get('best_val_accuracy')}", flush=True)
+
+    ended = driver.run_comparison(store, config, OWNER, Space(), n_seeds, budget, "random",
+                                  store.root / "search" / "validity.journal", OWNER, timeout_s, on_run=report)
+    _, found = compare.final_best(compare.best_so_far(compare.trials_of(ended), OWNER), budget)
+    results = {arm: {seed: {"best_val_accuracy": best} for seed, best in by_seed.items()}
+               for arm, by_seed in found.items()}
+    return results, [run.finished_at - run.started_at for run in ended if run.started_at and run.finished_at]
+
+
+def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4):
+    """Run every variant over seeds; return {variant: {seed: result}} and the seconds per run.
+
+    The search lab's variants are its two searches, "guided" and "blind",
+    each `budget` trials per seed; a seed's result is the best either found.
+    """
     store = Store(Path(tempfile.mkdtemp(prefix="labcore-validity-")) / "labcore.db")
+    if lab == "search":
+        return _measure_search(store, preset, n_seeds, dataset, timeout_s, budget)
     results, seconds = {}, []
     for seed in range(n_seeds):
         for name, config in variants(lab, preset, only).items():
@@ -192,7 +224,7 @@ def measure(lab, preset, n_seeds, dataset, timeout_s, only=None):
             print(f"{lab} {name} seed {seed}: {run.status} in {seconds[-1]:.0f} s"
                   + (f" ({run.error})" if run.error else ""), flush=True)
             if run.status == "done":
-                results.setdefault(name, []).append(run.result)
+                results.setdefault(name, {})[seed] = run.result
     return results, seconds
 
 
@@ -200,17 +232,17 @@ def rows_for(lab, results):
     """The report's rows: one per claim of the lab."""
     rows = []
     for claim in CLAIMS[lab]:
-        done = results.get(claim.variant, [])
-        if claim.control:
-            pairs = list(zip(done, results.get(claim.control, [])))
-            readings = [claim.metric(result) for result, _ in pairs]
-            control = [claim.metric(result) for _, result in pairs]
-        else:
-            readings = [claim.metric(result) for result in done]
-            control = [claim.control_metric(result) for result in done] if claim.control_metric else None
+        done = results.get(claim.variant, {})
+        readings = {seed: claim.metric(result) for seed, result in done.items()}
         if not readings:
             rows.append([claim.text, "no finished runs", "", "", "", "", "no"])
             continue
+        if claim.control:
+            control = {seed: claim.metric(result) for seed, result in results.get(claim.control, {}).items()}
+        elif claim.control_metric:
+            control = {seed: claim.control_metric(result) for seed, result in done.items()}
+        else:
+            control = None
         verdict = judge(claim, readings, control)
         noise = {True: "yes", False: "no", None: "one seed: cannot tell"}[verdict["beyond_noise"]]
         rows.append([claim.text, verdict["measured"], verdict["control"], verdict["change"],
@@ -227,10 +259,12 @@ def main(argv=None):
     parser.add_argument("--dataset", help="override the preset's dataset (e.g. fashion_mnist, mnist)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per run")
     parser.add_argument("--variants", nargs="*", help="only these variants (regularization: ladder steps)")
+    parser.add_argument("--budget", type=int, default=4, help="search: trials per search and seed")
     args = parser.parse_args(argv)
     for lab in args.labs:
         load_start = _report.begin(args)
-        results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout, args.variants)
+        results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout, args.variants,
+                                   args.budget)
         rows = [row for row in rows_for(lab, results) if row[1] != "no finished runs" or not args.variants]
         holding = sum(1 for row in rows if row[-1] == "yes")
         _report.report(
@@ -239,7 +273,7 @@ def main(argv=None):
             ["claim", "measured (mean ± sd)", "against", "change", "direction holds", "beyond noise", "shown"],
             rows, module=MODULE, load_start=load_start, args=args,
             notes=(f"{holding} of {len(rows)} claims shown: in the claimed direction and beyond the seed noise "
-                   "(Welch's t-test at 95%, over seeds), or, for a claim of no difference, within it. "
+                   "(a t-test at 95% on the per-seed differences), or, for a claim of no difference, within it. "
                    f"{len(seconds)} runs, median {_report.median(seconds):.0f} s each, worker start included."))
     return 0
 

@@ -12,6 +12,7 @@ Commands:
   references            the original labs' models as specs
   datasets              the dataset registry and where each dataset is found
   run KIND [...]        run `train` (a spec file) or a lab (a preset), print progress
+  search [...]          guided against blind search at the same budget, over seeds
   list                  runs in the store
   show RUN              one run: config, status, result, metrics
   cancel RUN / delete RUN
@@ -20,6 +21,7 @@ Commands:
 import argparse
 import dataclasses
 import json
+import pathlib
 import signal
 import subprocess
 import sys
@@ -167,6 +169,36 @@ def _cmd_run(args):
     return 0 if run.status == "done" else 1
 
 
+def _cmd_search(args):
+    # Imported here: the other commands need neither Optuna nor the lab.
+    from labcore.labs.search import compare, driver, recipe
+    from labcore.labs.search.config import Config, Space
+
+    config = Config.from_dict(build_config("search", args.preset, None, args.set))
+    raw = json.loads(pathlib.Path(args.space).read_text()) if args.space else Space().to_dict()
+    info = data.DATASETS[config.dataset]
+    found = recipe.space_problems(raw, info.image_shape, info.n_classes)
+    if found:
+        raise errors.ConfigError("\n".join(found))
+    space = Space.from_dict(raw)
+    if args.strategy == "grid":
+        raise errors.ConfigError("--strategy must be random, tpe or evolution: a grid cannot cover the blind "
+                                 "space's float ranges.")
+    store = Store()
+    name = args.name or f"cli-vs-{args.strategy}-{args.preset or 'quick'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    print(f"{name}: {args.budget} trial(s) x 2 searches x {args.seeds} seed(s), in {store.path}", flush=True)
+
+    def report(run):
+        accuracy = (run.result or {}).get("best_val_accuracy")
+        shown = f"{100 * accuracy:.1f}%" if accuracy is not None else run.status
+        print(f"  run #{run.id} {run.config['study']} trial {run.config['trial']}: {shown}", flush=True)
+
+    ended = driver.run_comparison(store, config, name, space, args.seeds, args.budget, args.strategy,
+                                  store.root / "search" / f"{CLI_OWNER}.journal", CLI_OWNER, on_run=report)
+    print(compare.verdict(compare.best_so_far(compare.trials_of(ended), name)).replace("**", ""))
+    return 0 if all(run.status == "done" for run in ended) else 1
+
+
 def _cmd_list(args):
     store = Store()
     for run in store.list_runs(statuses=args.status or None, limit=args.limit):
@@ -214,6 +246,15 @@ def _parser():
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     p.add_argument("--title")
     p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("search", help="guided against blind search at the same budget, over seeds")
+    p.add_argument("--preset", help="the trials' fidelity: tiny, quick or full (default quick)")
+    p.add_argument("--space", help="the guided space as a JSON file (default: the lab's default space)")
+    p.add_argument("--budget", type=int, default=4, help="trials per search and seed (default 4)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds (default 3)")
+    p.add_argument("--strategy", default="random", choices=("random", "tpe", "evolution", "grid"))
+    p.add_argument("--name", help="the comparison's name (default: from the time)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a trial field")
+    p.set_defaults(func=_cmd_search)
     p = sub.add_parser("list", help="runs in the store")
     p.add_argument("--status", action="append")
     p.add_argument("--limit", type=int, default=50)

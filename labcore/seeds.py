@@ -7,12 +7,16 @@ the effects the labs teach. So every experiment can be repeated over seeds
 readings allow: "77.3 ± 2.1%" and "+2.1 ± 0.6 points: beyond noise" or
 "+0.4 ± 1.2 points: within noise".
 
-A difference is called beyond noise by Welch's t-test at 95% (two-sided):
-the difference of the means against its standard error, with the
-t-distribution's critical value for the Welch-Satterthwaite degrees of
-freedom, which matters at 3 seeds (4.3 at 2 degrees of freedom, not 2).
-With one reading on either side nothing can be said, and the words say so.
-Pure Python.
+A difference is called beyond noise by a t-test at 95% (two-sided): the
+difference of the means against its standard error, with the
+t-distribution's critical value, which matters at 3 seeds (4.3 at 2
+degrees of freedom, not 2). Readings keyed by seed are compared seed by
+seed where at least two seeds match (a paired t-test): a lab's seed draws
+the same data subset, initial weights and batch order for a step and its
+control, so what they share cancels and the test sees the step's own
+effect. Plain lists are independent samples (Welch's t-test). With one
+reading on either side nothing can be said, and the words say so. Pure
+Python.
 """
 
 import dataclasses
@@ -102,12 +106,14 @@ class Difference:
             one reading).
         beyond_noise: bool or None; None when either side has one reading.
         n: tuple (readings of a, readings of b).
+        paired: bool, True when the readings were compared seed by seed.
     """
 
     delta: float
     se: float
     beyond_noise: bool | None
     n: tuple
+    paired: bool = False
 
     @property
     def verdict(self):
@@ -128,19 +134,28 @@ def difference(a, b):
     """Compare two sets of readings (e.g. a step's seeds against its control's).
 
     Args:
-        a: iterable of numbers, the control.
-        b: iterable of numbers, the treatment.
+        a: the control's readings: an iterable of numbers, or a dict
+            seed -> number. None readings are skipped.
+        b: the treatment's, the same way.
 
     Returns:
-        Difference, or None when either side has no reading.
+        Difference, or None when either side has no reading. Given two
+        dicts that share at least two seeds, it pairs them seed by seed
+        (`paired` is True) and uses only the shared seeds; otherwise it
+        compares all readings as independent samples (Welch).
 
     Example:
     >>> difference([0.75, 0.76, 0.77], [0.80, 0.81, 0.82]).text()
     '+5.0 ± 0.8 points: beyond noise'
     >>> difference([0.75, 0.79, 0.77], [0.76, 0.80, 0.78]).text()
     '+1.0 ± 1.6 points: within noise'
+    >>> difference({0: 0.75, 1: 0.79, 2: 0.77}, {0: 0.76, 1: 0.80, 2: 0.78}).text()
+    '+1.0 ± 0.0 points: beyond noise'
     """
-    first, second = spread(a), spread(b)
+    pairs = _pairs(a, b)
+    if pairs is not None:
+        return _paired(pairs)
+    first, second = spread(_values(a)), spread(_values(b))
     if first is None or second is None:
         return None
     delta = second.mean - first.mean
@@ -153,6 +168,27 @@ def difference(a, b):
     # Welch-Satterthwaite degrees of freedom.
     df = (share_a + share_b) ** 2 / (share_a ** 2 / (first.n - 1) + share_b ** 2 / (second.n - 1))
     return Difference(delta, se, abs(delta) > t_critical(max(1, math.floor(df))) * se, (first.n, second.n))
+
+
+def _values(readings):
+    return readings.values() if isinstance(readings, dict) else readings
+
+
+def _pairs(a, b):
+    """(control, treatment) readings of the seeds both dicts hold, or None when fewer than two."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return None
+    shared = [(float(a[seed]), float(b[seed])) for seed in a
+              if seed in b and a[seed] is not None and b[seed] is not None]
+    return shared if len(shared) >= 2 else None
+
+
+def _paired(pairs):
+    """The paired t-test on the per-seed differences treatment - control."""
+    changes = spread(second - first for first, second in pairs)
+    se = changes.sd / math.sqrt(changes.n)
+    beyond = changes.mean != 0.0 if se == 0.0 else abs(changes.mean) > t_critical(changes.n - 1) * se
+    return Difference(changes.mean, se, beyond, (changes.n, changes.n), paired=True)
 
 
 def group_by_seed(configs, seed_key="seed"):

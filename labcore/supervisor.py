@@ -32,7 +32,7 @@ from pathlib import Path
 from labcore.processes import ending, exit_reason, log_tail, pid_alive, signal_group
 from labcore.store import TERMINAL_STATUSES, Store
 
-__all__ = ["Supervisor", "SupervisorState", "worker_command", "worker_env"]
+__all__ = ["Supervisor", "SupervisorState", "run_to_end", "worker_command", "worker_env"]
 
 _log = logging.getLogger(__name__)
 
@@ -76,6 +76,30 @@ def worker_env(store):
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     return env
+
+
+def run_to_end(store, run_id, timeout_s=None, device="cpu"):
+    """Run one queued run in a worker process here and now, and return it when it has ended.
+
+    What a script does without a server (the benches, the CLI's drivers):
+    the worker claims the run itself, so a server's supervisor that claims
+    it first just leaves this worker nothing to do.
+
+    Args:
+        store: labcore.store.Store.
+        run_id: int, a queued run.
+        timeout_s: float or None, the most seconds to wait for the worker.
+        device: str, the queue name recorded when the worker claims the run.
+
+    Returns:
+        `labcore.store.Run`, as the worker left it.
+
+    Raises:
+        subprocess.TimeoutExpired: the worker ran past `timeout_s`.
+    """
+    subprocess.run(worker_command(store, run_id, device), env=worker_env(store), timeout=timeout_s,
+                   check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return store.get_run(run_id)
 
 
 @dataclass(frozen=True)

@@ -411,6 +411,9 @@ def train_run(config, reporter):
         "test_loss": tested["loss"],
         "params": int(model.count_params()),
         "best_val_accuracy": max(val_accuracy) if val_accuracy else None,
+        # The last epoch's, for a reading of the fit (labcore.fit_reading).
+        "train_accuracy": fitted["history"]["accuracy"][-1],
+        "val_accuracy": val_accuracy[-1] if val_accuracy else None,
         "epochs_run": fitted["epochs_run"],
         "seconds": fitted["seconds"],
         "first_epoch_seconds": fitted["first_epoch_seconds"],

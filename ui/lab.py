@@ -59,11 +59,21 @@ def seeds_input(key, default=3, help=None):
 
 
 def seeded(config, title, seeds):
-    """(config, title) for seeds seed, seed + 1, ...: what a Run button with `seeds` submits."""
+    """(config, title) for seeds seed, seed + 1, ...: what a Run button with `seeds` submits.
+
+    `config` is a lab's Config, or the Builder's {"spec": ..., "train": ...}
+    dict, whose seed is the training's.
+    """
     if seeds == 1:
         return [(config, title)]
-    return [(dataclasses.replace(config, seed=config.seed + offset), f"{title} · seed {config.seed + offset}")
-            for offset in range(seeds)]
+    first = config["train"]["seed"] if isinstance(config, dict) else config.seed
+    return [(_with_seed(config, first + offset), f"{title} · seed {first + offset}") for offset in range(seeds)]
+
+
+def _with_seed(config, seed):
+    if isinstance(config, dict):
+        return {**config, "train": {**config["train"], "seed": seed}}
+    return dataclasses.replace(config, seed=seed)
 
 
 def run_button(kind, runs, key, label="Run", disabled=False):
@@ -88,15 +98,16 @@ def submit(kind, runs):
 
     Args:
         kind: str.
-        runs: list of (config, title).
+        runs: list of (config, title); a config is a Record or a dict.
 
     Returns:
         list with, for each run, its id, or None when it was refused.
     """
     run_ids = []
     for config, title in runs:
+        values = config if isinstance(config, dict) else config.to_dict()
         try:
-            run_ids.append(jobs.submit(state.get_store(), kind, config.to_dict(), owner=state.owner(), title=title))
+            run_ids.append(jobs.submit(state.get_store(), kind, values, owner=state.owner(), title=title))
         except errors.LabError as exc:
             st.error(f"{title}: {exc}")
             run_ids.append(None)
@@ -151,19 +162,21 @@ def answers_panel(answers):
             st.caption(f"**Original lab:** {answer.original}")
 
 
-def same_setting(run, statuses=("done",)):
+def same_setting(run, statuses=("done",), seed_key="seed"):
     """This browser's runs of `run`'s kind whose config differs from `run`'s in the seed only.
 
     Args:
         run: `labcore.store.Run`.
         statuses: tuple of str, the statuses to keep.
+        seed_key: str, where the config keeps its seed ("train.seed" for
+            the Builder's runs).
 
     Returns:
         list of `labcore.store.Run`, newest first, `run` itself included when its status is kept.
     """
-    wanted = seeds.setting(run.config)
+    wanted = seeds.setting(run.config, seed_key)
     return [other for other in state.get_store().list_runs(owner=state.owner(), kind=run.kind, limit=500)
-            if other.status in statuses and seeds.setting(other.config) == wanted]
+            if other.status in statuses and seeds.setting(other.config, seed_key) == wanted]
 
 
 def dataset_title(key):

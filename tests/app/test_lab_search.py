@@ -1,8 +1,11 @@
 """The Guided search page: a space edited with widgets, a round queued as runs, results told to the study."""
 
-from apptest import open_page, problems_on
+import json
+
+from apptest import open_page, problems_on, wait_for
 
 from labcore import jobs
+from labcore.labs.search import compare
 from labcore.store import Store
 from tests.support import finish_run
 
@@ -52,3 +55,35 @@ def test_a_round_queues_one_run_per_trial_and_finished_runs_reach_the_study():
     assert "The best, trial 0, reached **71.0%** validation accuracy with 12,345 parameters" in text
     table = at.dataframe[0].value
     assert list(table["state"]) == ["complete", "fail", "fail"]
+
+
+def test_guided_against_blind_queues_both_searches_over_seeds_and_reads_their_runs():
+    owner, name = "search-vs", "my-search-vs-tpe-tiny"
+    at = open_page(PAGE, owner=owner)
+    at.radio(key="search_preset").set_value("tiny").run()
+    at.number_input(key="search_vs_budget").set_value(2).run()
+    at.number_input(key="search_vs_seeds").set_value(2).run()
+    assert "Guided vs blind" not in " ".join(markdown.value for markdown in at.markdown)
+    at.button(key="search_vs_run").click().run()
+    store = Store()
+    queued = sorted(store.list_runs(owner=owner, kind="search"), key=lambda run: run.id)
+    assert len(queued) == 8
+    assert {run.config["study"] for run in queued} == {
+        f"{name}-{arm}-s{seed}" for arm in ("guided", "blind") for seed in (0, 1)}
+    assert sorted((run.config["study"], run.config["trial"]) for run in queued)[:2] == [
+        (f"{name}-blind-s0", 0), (f"{name}-blind-s0", 1)]
+    # Each trial finishes as a worker would leave it (a worker may really train one first).
+    for index, run in enumerate(queued):
+        if store.get_run(run.id).status == "queued":
+            guided = "guided" in run.config["study"]
+            finish_run(store, run.id, {"best_val_accuracy": (0.80 if guided else 0.50) + index / 100,
+                                       "params": 10_000})
+    wait_for(at, lambda a: all(store.get_run(run.id).status not in ("queued", "running") for run in queued))
+    at.run()
+    assert not problems_on(at)
+    done = [store.get_run(run.id) for run in queued]
+    said = compare.verdict(compare.best_so_far(compare.trials_of(done), name))
+    assert said.startswith("After 2 trials per arm, guided search found")
+    texts = [markdown.value for markdown in at.markdown]
+    assert said in texts and any(said in text for text in texts if text.startswith("**Your runs:**"))
+    assert any("Guided against blind" in json.dumps(chart.proto.spec) for chart in at.get("vega_lite_chart"))

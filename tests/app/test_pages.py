@@ -2,7 +2,7 @@
 
 import pytest
 
-from labcore import device, trainconfig
+from labcore import device, fit_reading, trainconfig
 from apptest import open_page, problems_on, wait_for
 
 PAGES = ["app_pages/home.py", "app_pages/intro.py", "app_pages/builder.py", "app_pages/runs.py"]
@@ -86,26 +86,37 @@ def test_builder_remove_all_groups_names_the_empty_learner():
 
 
 @pytest.mark.slow
-def test_builder_trains_the_default_model_in_a_worker_and_draws_curves(store):
-    """One real tiny training run: queued -> worker process -> curves on the page."""
+def test_builder_trains_the_default_model_over_seeds_in_workers_and_reads_the_fit(store):
+    """Two real tiny training runs: queued -> worker processes -> curves and a reading on the page."""
     at = open_page("app_pages/builder.py", owner="builder-trainer")
     at.number_input(key="builder_epochs").set_value(2).run()
     at.number_input(key="builder_subset").set_value(500).run()
+    at.number_input(key="builder_seeds").set_value(2).run()
     next(b for b in at.button if b.label == "Train").click().run()
     runs = store.list_runs(owner="builder-trainer", kind="train")
-    assert len(runs) == 1 and runs[0].status in ("queued", "running")
+    assert len(runs) == 2 and {run.status for run in runs} <= {"queued", "running"}
+    # The seeds differ, and nothing else.
+    assert sorted(run.config["train"]["seed"] for run in runs) == [0, 1]
+    settings = [{**run.config, "train": {**run.config["train"], "seed": None}} for run in runs]
+    assert settings[0] == settings[1]
     train = runs[0].config["train"]
     # The default batch of the device the workers use, and full precision.
     assert train["batch_size"] == trainconfig.default_batch_size(device.probe())
     assert train["mixed_precision"] is False
 
-    # Worker start (TensorFlow import) plus two epochs of 450 images.
-    wait_for(at, lambda a: store.get_run(runs[0].id).status not in ("queued", "running"), timeout_s=240)
-    run = store.get_run(runs[0].id)
-    assert run.status == "done", run.error
+    # Worker starts (TensorFlow import) plus two epochs of 450 images, twice.
+    wait_for(at, lambda a: all(store.get_run(run.id).status not in ("queued", "running") for run in runs),
+             timeout_s=360)
+    done = [store.get_run(run.id) for run in runs]
+    assert all(run.status == "done" for run in done), [run.error for run in done]
     at.run()
     assert not problems_on(at)
     assert len(at.get("vega_lite_chart")) >= 3  # lr preview + accuracy + loss
-    assert any(f"#{run.id}" in m.value for m in at.markdown)
-    assert 0.0 <= run.result["test_accuracy"] <= 1.0
-    assert [r.epoch for r in store.metrics(run.id)] == [1, 2]
+    assert any(f"#{done[0].id}" in m.value for m in at.markdown)
+    for run in done:
+        assert 0.0 <= run.result["test_accuracy"] <= 1.0
+        assert [r.epoch for r in store.metrics(run.id)] == [1, 2]
+    # The runs' last epochs are read in words, over both seeds.
+    said = fit_reading.reading([run.result["train_accuracy"] for run in done],
+                               [run.result["val_accuracy"] for run in done], 10)
+    assert any(m.value == f"**Over 2 seed(s):** {said}" for m in at.markdown), [m.value for m in at.markdown]

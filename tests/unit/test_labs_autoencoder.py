@@ -302,6 +302,8 @@ def test_page_captions_and_charts_come_from_the_result(tiny_run):
         f"{100 * raw['test_accuracy']:.1f}% from random weights, in the same {tuned['epochs']} epochs")
     assert views.reconstruction_text(result).startswith(
         f"MSE {result['reconstruction']['mse_mean']:.4f} (untrained: ")
+    trained = result["autoencoder"]
+    assert 0.0 < trained["final_train_loss"] < trained["mse_before_training"]
     assert views.speed_text(result).startswith(views.times_faster(result["speed_up"]))
     assert views.compression_text(recipe.bottleneck(TINY)) == (
         "32 x 32 x 1 = 1,024 values reduced to a 4 x 4 x 32 code of 512 (2.0x), with these settings.")
@@ -311,6 +313,18 @@ def test_page_captions_and_charts_come_from_the_result(tiny_run):
     assert views.accuracy_chart(metric_rows) is not None and views.accuracy_chart([]) is None
     assert views.timing_chart(result) is not None
     assert views.psnr_chart(reporter.last_artifact("psnr_per_image.npy"), result["n_test"]) is not None
+
+@pytest.mark.parametrize("psnr, train_loss, says, not_said", [
+    (23.0, 0.004, "fine details survive", "blur"),
+    (18.5, 0.0126, "it has not finished learning", "survive"),
+    (18.5, 0.005, "fine details (prints, laces) blur.", "not finished"),
+])
+def test_the_reconstruction_text_branches_on_what_was_measured(psnr, train_loss, says, not_said):
+    result = {"reconstruction": {"mse_mean": 10 ** (-psnr / 10), "psnr_db_mean": psnr, "images": 1000},
+              "autoencoder": {"mse_before_training": 0.1, "epochs": 5, "seconds": 60.0,
+                              "final_train_loss": train_loss, "final_val_loss": 0.0113}}
+    text = views.reconstruction_text(result)
+    assert says in text and not_said not in text
 
 
 def test_a_cancelled_run_stops_before_training():

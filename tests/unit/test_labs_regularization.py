@@ -12,7 +12,7 @@ import pytest
 from labcore import references, schedules, spec
 from labcore.errors import ConfigError
 from labcore.labs.regularization import recipe, runner, views
-from labcore.labs.regularization.config import PRESETS, STEPS, WEIGHTS_ARTIFACT, Config
+from labcore.labs.regularization.config import LADDER_DECAYS, PRESETS, STEPS, WEIGHTS_ARTIFACT, Config
 from labcore.reporting import StoreReporter
 from labcore.store import Store
 
@@ -168,7 +168,20 @@ def test_the_full_preset_trains_the_original_resnet_v2_with_its_settings():
     assert (full.epochs, full.batch_size, full.learning_rate, full.l2_small_epochs, full.lower_lr_epochs) == (
         10, 32, 1e-3, 30, 10)
     assert full.subset is None
-    assert recipe.train_config(step("baseline", full)).schedule == schedules.ScheduleSpec()
+    # The original trained every step under a cosine (its compounding one; ours is not).
+    assert recipe.train_config(step("baseline", full)).schedule == schedules.ScheduleSpec(kind="cosine")
+
+
+def test_every_ladder_step_ends_on_the_ladders_decay_but_the_schedule_step_and_the_lower_tier():
+    for name, info in STEPS.items():
+        if info.ladder and name not in ("schedule", "lower_lr"):
+            for decay in LADDER_DECAYS:
+                assert recipe.train_config(step(name, ladder_decay=decay)).schedule.kind == decay, (name, decay)
+    # The schedule step swaps the ladder's for its own: a constant rate unless told otherwise.
+    assert recipe.train_config(step("schedule")).schedule.kind == "constant"
+    assert recipe.train_config(step("lower_lr")).schedule.kind == "constant"
+    # A lower-rate run continues only an L2-small run trained under the same schedule.
+    assert not recipe.continues(step("lower_lr"), step("l2_small", ladder_decay="constant").to_dict())
 
 
 def test_the_sweep_grows_the_model_with_its_blocks():
@@ -356,7 +369,10 @@ def test_the_lower_rate_step_continues_the_stored_l2_small_weights(tmp_path):
     assert second["epochs_total"] == 4
     rows = [row for row in store.metrics(second_id) if row.series == "train"]
     assert [row.epoch for row in rows] == [1, 2, 3, 4]  # the first tier replayed, then the second
-    assert [row.values["learning_rate"] for row in rows] == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4])
+    # The first tier's cosine, then the second tier's constant tenth.
+    first_tier = schedules.lr_curve(1e-3, schedules.ScheduleSpec(kind="cosine"), 2)
+    assert first_tier[1] < first_tier[0] == pytest.approx(1e-3)
+    assert [row.values["learning_rate"] for row in rows] == pytest.approx(list(first_tier) + [1e-4, 1e-4])
 
     # Another owner has no L2-small run: the step trains the first tier itself and says so.
     _, alone = run_as("bob", "lower_lr")

@@ -33,6 +33,27 @@ def test_three_seeds_use_students_t_not_two_standard_errors():
     assert seeds.t_critical(4) == 2.776 and seeds.t_critical(1000) == 1.96
 
 
+def test_readings_keyed_by_seed_are_compared_seed_by_seed():
+    # Seeds differ a lot from each other; the step adds 1 point to each of them.
+    control = {0: 0.74, 1: 0.78, 2: 0.82}
+    step = {0: 0.75, 1: 0.792, 2: 0.828}
+    paired = seeds.difference(control, step)
+    assert paired.paired and paired.n == (3, 3) and paired.beyond_noise is True
+    assert paired.delta == pytest.approx(0.01)
+    assert paired.se == pytest.approx(seeds.spread([0.01, 0.012, 0.008]).sd / 3 ** 0.5)
+    # The same readings as independent samples: the seeds' spread drowns it.
+    welch = seeds.difference(list(control.values()), list(step.values()))
+    assert not welch.paired and welch.beyond_noise is False
+
+
+def test_pairing_uses_shared_seeds_and_falls_back_to_welch_below_two():
+    shared = seeds.difference({0: 0.70, 1: 0.72, 2: None, 5: 0.9}, {0: 0.71, 1: 0.735, 3: 0.6})
+    assert shared.paired and shared.n == (2, 2) and shared.delta == pytest.approx(0.0125)
+    one_shared = seeds.difference({0: 0.70, 1: 0.72}, {1: 0.74, 3: 0.76})
+    assert not one_shared.paired and one_shared.n == (2, 2)
+    assert one_shared.delta == pytest.approx(0.04)
+
+
 def test_one_reading_on_a_side_cannot_be_judged():
     result = seeds.difference([0.7], [0.9, 0.91])
     assert result.beyond_noise is None and result.text() == "+20.5 points: one seed: cannot tell"

@@ -158,6 +158,7 @@ def _train_autoencoder(config, splits, showcase, step):
             "warmup_epochs": config.ae_warmup_epochs,
             "mse_before_training": round(mse_before, 6),
             "final_val_loss": round(fitted["history"]["val_loss"][-1], 6),
+            "final_train_loss": round(fitted["history"]["loss"][-1], 6),
             "seconds": _seconds(fitted["seconds"]),
             "seconds_per_epoch": _seconds(fitted["seconds_per_epoch"]),
             "first_epoch_seconds": _seconds(fitted["first_epoch_seconds"]),

@@ -110,6 +110,7 @@ def train_config(config):
     """
     train = TrainConfig(
         epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate,
+        schedule=ScheduleSpec(kind=config.ladder_decay),
         seed=config.seed, dataset=config.dataset, subset=config.subset,
         val_fraction=config.val_fraction, test_subset=config.test_subset,
     )
@@ -120,7 +121,7 @@ def train_config(config):
     if step == "l2_small":
         return dataclasses.replace(train, epochs=config.l2_small_epochs)
     if step == "lower_lr":
-        return dataclasses.replace(train, epochs=config.lower_lr_epochs,
+        return dataclasses.replace(train, epochs=config.lower_lr_epochs, schedule=ScheduleSpec(),
                                    learning_rate=config.learning_rate * config.lower_lr_factor)
     if step == "label_smoothing":
         return dataclasses.replace(train, label_smoothing=config.label_smoothing)
@@ -128,7 +129,8 @@ def train_config(config):
         return dataclasses.replace(train, epochs=config.early_stopping_epochs,
                                    early_stopping_patience=config.patience, restore_best=True)
     if step == "warmup":
-        return dataclasses.replace(train, schedule=ScheduleSpec(warmup_epochs=config.warmup_epochs))
+        return dataclasses.replace(train, schedule=dataclasses.replace(
+            train.schedule, warmup_epochs=config.warmup_epochs))
     if step == "schedule":
         return dataclasses.replace(train, schedule=ScheduleSpec(
             kind=config.decay, step_every=config.step_every, factor=config.step_factor,
@@ -141,7 +143,7 @@ def train_config(config):
 # The fields that make an L2-small run's weights the right start for a
 # lower-rate run: the same data, model and first tier.
 CONTINUE_FIELDS = ("dataset", "seed", "subset", "val_fraction", "model", "n_blocks", "bn_momentum", "noise",
-                   "input_noise", "l2_small", "batch_size", "learning_rate")
+                   "input_noise", "l2_small", "l2_small_epochs", "batch_size", "learning_rate", "ladder_decay")
 
 
 def continues(config, previous):
@@ -262,7 +264,7 @@ def _attr(run, name):
     return run.get(name) if isinstance(run, dict) else getattr(run, name)
 
 
-LADDER_METRICS = ("train_accuracy", "val_accuracy", "gap", "best_val_accuracy", "test_accuracy")
+LADDER_METRICS = ("train_accuracy", "val_accuracy", "gap", "best_val_accuracy", "test_accuracy", "val_confidence")
 
 
 def ladder_rows(runs):
@@ -280,7 +282,7 @@ def ladder_rows(runs):
 
     Returns:
         list of dict with keys step, label, run_ids (newest first), seeds,
-        dataset, epochs, seconds (the mean), expected (the original lab's
+        seed_values (each run's seed, in the same order), dataset, epochs, seconds (the mean), expected (the original lab's
         words), and for each of `LADDER_METRICS` (gap = train - validation
         after training, in inference mode) the list of readings, one per
         seed; steps never finished are left out.
@@ -309,6 +311,7 @@ def ladder_rows(runs):
             "label": STEPS[step].label,
             "run_ids": [_attr(run, "id") for run, _ in group],
             "seeds": len(group),
+            "seed_values": [_attr(run, "config")["seed"] for run, _ in group],
             "dataset": results[0].get("dataset"),
             "epochs": results[0].get("epochs_total", results[0].get("epochs_run")),
             "seconds": sum(seconds) / len(seconds) if seconds else None,

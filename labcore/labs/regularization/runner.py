@@ -53,12 +53,25 @@ def _accuracy(model, x, y, train):
     return training.evaluate(model, x, y, evaluation)["accuracy"]
 
 
+def _confidence(model, x, y):
+    """Mean top-class probability and plain cross-entropy on some images, in inference mode.
+
+    Label smoothing and L2 change the training loss itself, so the loss
+    `fit` reports cannot compare steps; these readings can.
+    """
+    probabilities = model.predict(x, batch_size=_EVALUATION_BATCH, verbose=0).astype(np.float64)
+    true_class = probabilities[np.arange(len(y)), y.astype(int)]
+    return float(probabilities.max(axis=1).mean()), float(-np.log(np.maximum(true_class, 1e-12)).mean())
+
+
 def _fit_and_measure(model, splits, train, reporter, series="train"):
     """Fit, then measure train, validation and test accuracy with the final weights.
 
     Returns:
         dict of the fit's timings and the measured accuracies; `gap` is
-        train minus validation accuracy, both in inference mode.
+        train minus validation accuracy, both in inference mode;
+        `val_confidence` the mean top-class probability on validation
+        images and `val_cross_entropy` their plain cross-entropy.
     """
     fitted = training.fit(
         model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter, series=series
@@ -68,10 +81,13 @@ def _fit_and_measure(model, splits, train, reporter, series="train"):
     val_accuracy = _accuracy(model, splits.x_val, splits.y_val, train)
     history = fitted["history"]
     val_losses = history.get("val_loss", [])
+    confidence, cross_entropy = _confidence(model, splits.x_val, splits.y_val)
     return {
         "train_accuracy": train_accuracy,
         "val_accuracy": val_accuracy,
         "gap": train_accuracy - val_accuracy,
+        "val_confidence": confidence,
+        "val_cross_entropy": cross_entropy,
         "best_val_accuracy": max(history.get("val_accuracy", [val_accuracy])),
         "best_epoch": 1 + int(np.argmin(val_losses)) if val_losses else None,
         "fit_train_accuracy": history["accuracy"][-1],

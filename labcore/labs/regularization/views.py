@@ -97,10 +97,12 @@ def ladder_table(rows):
         rows: list of dict, from `recipe.ladder_rows`.
 
     Returns:
-        list of dict with keys step, seeds, train, validation, gap, test
-        (texts such as "77.3 ± 2.1%"), against (the control's label),
-        validation_change and gap_change (texts such as "+2.1 ± 0.6
-        points: beyond noise"), reading (what the numbers allow one to say),
+        list of dict with keys step, seeds, train, validation, gap, test,
+        confidence (texts such as "77.3 ± 2.1%"; confidence is the mean
+        top-class probability on validation images), against (the
+        control's label), validation_change, gap_change and
+        confidence_change (texts such as "+2.1 ± 0.6 points: beyond
+        noise"), reading (what the numbers allow one to say),
         epochs, seconds, run_ids and expected.
     """
     by_step = {row["step"]: row for row in rows}
@@ -108,8 +110,10 @@ def ladder_table(rows):
     for row in rows:
         control = by_step.get(STEPS[row["step"]].control)
         shown = {key: _spread_text(row[key]) for key in ("train_accuracy", "val_accuracy", "gap", "test_accuracy")}
-        changes = {key: seeds.difference(control[key], row[key]) if control else None
-                   for key in ("train_accuracy", "val_accuracy", "gap")}
+        # A seed draws the same subset, weights and batches for a step and its
+        # control, so the two are compared seed by seed where seeds match.
+        changes = {key: seeds.difference(_by_seed(control, key), _by_seed(row, key)) if control else None
+                   for key in ("train_accuracy", "val_accuracy", "gap", "val_confidence")}
         table.append({
             "step": row["label"],
             "seeds": row["seeds"],
@@ -120,6 +124,8 @@ def ladder_table(rows):
             "against": control["label"] if control else "",
             "validation_change": changes["val_accuracy"].text() if changes["val_accuracy"] else "",
             "gap_change": changes["gap"].text() if changes["gap"] else "",
+            "confidence": _spread_text(row["val_confidence"]),
+            "confidence_change": changes["val_confidence"].text() if changes["val_confidence"] else "",
             "reading": _reading(row, control, changes),
             "epochs": row["epochs"],
             "seconds": row["seconds"],
@@ -127,6 +133,10 @@ def ladder_table(rows):
             "expected": row["expected"],
         })
     return table
+
+
+def _by_seed(row, key):
+    return dict(zip(row["seed_values"], row[key]))
 
 
 def _spread_text(readings):
@@ -152,9 +162,15 @@ def _reading(row, control, changes):
     if gap is None or gap.beyond_noise is None:
         return f"One seed on a side: run more seeds to tell this from {control['label']}."
     if not gap.beyond_noise:
-        return f"The gap is within the seed noise of {control['label']}'s: no effect shown at this setting."
-    direction = "narrower" if gap.delta < 0 else "wider"
-    return f"The gap is {direction} than {control['label']}'s, beyond the seed noise."
+        said = f"The gap is within the seed noise of {control['label']}'s: no effect shown at this setting."
+    else:
+        said = (f"The gap is {'narrower' if gap.delta < 0 else 'wider'} than {control['label']}'s, "
+                "beyond the seed noise.")
+    confidence = changes.get("val_confidence")
+    if confidence and confidence.beyond_noise and confidence.delta < 0:
+        said += (f" It is less sure of itself on validation images: {100 * -confidence.delta:.1f} points "
+                 "less confidence in its top class.")
+    return said
 
 
 def answers(rows, sweeps):

@@ -3,14 +3,15 @@
 Each finished trial is a point: validation accuracy (the search's
 objective) against parameters (what it trades against), coloured by round
 of the search so the learner sees where each narrowing sent it, with the
-Pareto front (the trials nothing beats on both) joined by a line. Only
-pages import this module: it imports Altair.
+Pareto front (the trials nothing beats on both) joined by a line; and the
+guided-against-blind comparison as best-found accuracy against trials
+spent. Only pages import this module: it imports Altair.
 """
 
 import altair as alt
 import pandas as pd
 
-__all__ = ["front_text", "trials_chart"]
+__all__ = ["budget_chart", "front_text", "trials_chart"]
 
 
 def trials_chart(rows, height=320):
@@ -58,3 +59,31 @@ def front_text(rows):
             f"the front runs down to trial {smallest['trial']}: {100 * smallest['accuracy']:.1f}% with "
             f"{smallest['params']:,}. One seed per trial: trials within 1-2 points of each other are not "
             "told apart by this search.")
+
+
+def budget_chart(rows, height=300):
+    """Best accuracy found against trials spent, guided and blind: the mean over seeds, the band min to max.
+
+    Args:
+        rows: list of dict from `compare.best_so_far`.
+        height: int, pixels.
+
+    Returns:
+        an `alt.Chart`, or None before any trial has succeeded.
+    """
+    found = pd.DataFrame.from_records([row for row in rows if row["best"] is not None])
+    if found.empty:
+        return None
+    summary = found.groupby(["arm", "budget"])["best"].agg(["mean", "min", "max", "count"]).reset_index()
+    x = alt.X("budget:Q", title="trials spent (each at the preset's fidelity)", axis=alt.Axis(tickMinStep=1))
+    colour = alt.Color("arm:N", title="search", scale=alt.Scale(domain=["guided", "blind"]))
+    band = alt.Chart(summary).mark_area(opacity=0.2).encode(
+        x=x, y=alt.Y("min:Q", axis=alt.Axis(format="%"), title="best validation accuracy so far"),
+        y2="max:Q", color=colour)
+    line = alt.Chart(summary).mark_line(point=True).encode(
+        x=x, y=alt.Y("mean:Q", scale=alt.Scale(zero=False)), color=colour,
+        tooltip=["arm", "budget", alt.Tooltip("mean:Q", format=".1%"), alt.Tooltip("min:Q", format=".1%"),
+                 alt.Tooltip("max:Q", format=".1%"), alt.Tooltip("count:Q", title="seeds")])
+    return (band + line).properties(
+        title="Guided against blind: the best found so far (line: mean over seeds; band: lowest to highest)",
+        height=height)
