@@ -124,6 +124,12 @@ if study is not None:
     if chart is not None:
         st.altair_chart(chart, width="stretch")
     st.markdown(views.front_text(rows))
+    searched = [name for name in DIMENSIONS if getattr(space, name).mode != "fixed"]
+    a, b = st.columns([3, 2])
+    for column, chart in ((a, views.parallel_chart(rows, searched)),
+                          (b, views.importance_chart(studies.importances(study)))):
+        if chart is not None:
+            column.altair_chart(chart, width="stretch")
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                      column_config={"accuracy": st.column_config.NumberColumn(format="percent"),

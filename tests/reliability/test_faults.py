@@ -8,6 +8,7 @@ tiny Keras model. Every test checks that what was stored before the fault
 is still there after it.
 """
 
+import dataclasses
 import os
 import signal
 import time
@@ -291,3 +292,40 @@ def test_cancel_of_a_frozen_worker_ends_with_sigkill(store, supervisors, attempt
     assert time.monotonic() - asked >= 0.6, "grace, then SIGTERM, then grace again"
     assert run.error == "Stopped after the cancel request; the worker ended with SIGKILL."
     wait_for_status(store, following, "done")
+
+
+# -- a search study across faults ---------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.tally("kills")
+def test_a_search_study_survives_a_killed_trial_worker_and_a_server_restart(store, servers):
+    """The study lives in its journal, the trials in the store: a kill fails one trial, a restart loses none."""
+    from labcore.labs.search import study as studies
+    from labcore.labs.search.config import PRESETS, Dimension, Member, Space
+
+    # Batches of 2 images make the first trial long enough to be killed inside its epoch.
+    space = dataclasses.replace(Space(), batch_size=Dimension("fixed", (2,)))
+    journal = store.root / "search" / "trainer.journal"
+    study = studies.open_study(journal, "faults", "random", space)
+    trials = [jobs.submit(store, "search", dataclasses.replace(PRESETS["tiny"], member=Member(**choice),
+                                                              study="faults", trial=number).to_dict(), "trainer")
+              for number, choice in studies.round_of(study, space, 2)]
+    server = servers.start()
+    running = wait_for(lambda: "· batch" in store.get_run(trials[0]).progress_text and store.get_run(trials[0]),
+                       timeout_s=120, what="the first trial's first batches")
+    os.kill(running.pid, signal.SIGKILL)
+    wait_for_status(store, trials[0], "failed", timeout_s=REACTION_S)
+    servers.kill(server)
+
+    # A restarted server (and page) opens the study again and finds where it was.
+    again = studies.open_study(journal, "faults", "random", space)
+    assert studies.sync(again, [store.get_run(run_id) for run_id in trials]) == 1
+    servers.start()
+    done = wait_for_status(store, trials[1], "done", timeout_s=120)
+    assert studies.sync(again, [store.get_run(run_id) for run_id in trials]) == 1
+    states = {row["trial"]: (row["state"], row["accuracy"]) for row in studies.trial_rows(again)}
+    assert states == {0: ("fail", None), 1: ("complete", done.result["best_val_accuracy"])}
+    # The next round carries on: new numbers, round 2.
+    assert [number for number, _ in studies.round_of(again, space, 1)] == [2]
+    assert studies.trial_rows(again)[-1]["round"] == 2

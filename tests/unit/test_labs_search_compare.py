@@ -122,3 +122,34 @@ def test_the_cli_names_a_bad_space_or_strategy_before_running_anything(tmp_path)
     grid = cli("--strategy", "grid", home=tmp_path)
     assert grid.returncode == 2 and "a grid cannot cover the blind space" in grid.stderr
     assert Store(tmp_path / "labcore.db").list_runs() == []
+
+
+# ## Looking at a round: parallel coordinates and importance
+
+
+def test_importance_ranks_the_dimension_accuracy_depended_on(tmp_path):
+    space = dataclasses.replace(Space(), n_filters=Dimension("fixed", (8,)))
+    study = studies.open_study(tmp_path / "i.journal", "i", "random", space, seed=3)
+    assert studies.importances(study) == {}
+    for number, choice in studies.round_of(study, space, 12):
+        # Accuracy follows the learning rate only.
+        studies.tell(study, number, accuracy=0.5 + 20 * choice["learning_rate"], params=1000)
+    shares = studies.importances(study)
+    assert list(shares)[0] == "learning_rate" and shares["learning_rate"] > 0.5
+    assert "n_filters" not in shares and sum(shares.values()) == pytest.approx(1.0)
+
+
+def test_the_parallel_chart_places_each_trial_between_its_dimensions_ends():
+    from labcore.labs.search import views
+
+    rows = [{"trial": 0, "accuracy": 0.7, "learning_rate": 1e-4, "block": "plain"},
+            {"trial": 1, "accuracy": 0.8, "learning_rate": 1e-2, "block": "resnet_v2_basic"},
+            {"trial": 2, "accuracy": 0.75, "learning_rate": 1e-3, "block": "plain"},
+            {"trial": 3, "accuracy": None, "learning_rate": 1e-3, "block": "plain"}]
+    spec = views.parallel_chart(rows, ["learning_rate", "block"]).to_dict()
+    values = next(iter(spec["datasets"].values()))
+    rate = {row["trial"]: row["position"] for row in values if row["dimension"] == "learning_rate"}
+    assert rate == pytest.approx({0: 0.0, 1: 1.0, 2: 0.5})  # a log scale: 1e-3 halfway
+    assert {row["value"] for row in values if row["dimension"] == "block"} == {"plain", "resnet_v2_basic"}
+    assert views.parallel_chart(rows[:1], ["learning_rate"]) is None
+    assert views.importance_chart({}) is None

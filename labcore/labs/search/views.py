@@ -8,10 +8,12 @@ guided-against-blind comparison as best-found accuracy against trials
 spent. Only pages import this module: it imports Altair.
 """
 
+import math
+
 import altair as alt
 import pandas as pd
 
-__all__ = ["budget_chart", "front_text", "trials_chart"]
+__all__ = ["budget_chart", "front_text", "importance_chart", "parallel_chart", "trials_chart"]
 
 
 def trials_chart(rows, height=320):
@@ -87,3 +89,74 @@ def budget_chart(rows, height=300):
     return (band + line).properties(
         title="Guided against blind: the best found so far (line: mean over seeds; band: lowest to highest)",
         height=height)
+
+
+def _position(value, values, log):
+    """Where a value sits among a dimension's values, from 0 (lowest) to 1 (highest)."""
+    if isinstance(value, str):
+        order = sorted(set(values))
+        return order.index(value) / max(1, len(order) - 1)
+    low, high = min(values), max(values)
+    if high == low:
+        return 0.5
+    if log and low > 0:
+        return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+    return (value - low) / (high - low)
+
+
+def parallel_chart(rows, dimensions, height=300):
+    """Parallel coordinates: one line per finished trial across the searched dimensions, coloured by accuracy.
+
+    Args:
+        rows: list of dict from `study.trial_rows`.
+        dimensions: list of str, the dimensions the trials searched (in
+            order); a learning rate is placed on a log scale.
+        height: int, pixels.
+
+    Returns:
+        an `alt.Chart`, or None before two trials have finished or with no
+        dimension searched.
+    """
+    done = [row for row in rows if row["accuracy"] is not None]
+    shown = [name for name in dimensions if all(name in row for row in done)]
+    if len(done) < 2 or not shown:
+        return None
+    long = []
+    for name in shown:
+        values = [row[name] for row in done]
+        for row in done:
+            long.append({"trial": row["trial"], "dimension": name, "accuracy": row["accuracy"],
+                         "position": _position(row[name], values, log=name == "learning_rate"),
+                         "value": f"{row[name]:.3g}" if isinstance(row[name], float) else str(row[name])})
+    frame = pd.DataFrame.from_records(long)
+    x = alt.X("dimension:N", sort=shown, title=None, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("position:Q", axis=None, title=None)
+    colour = alt.Color("accuracy:Q", title="validation accuracy", scale=alt.Scale(scheme="viridis"),
+                       legend=alt.Legend(format="%"))
+    lines = alt.Chart(frame).mark_line(opacity=0.8).encode(x=x, y=y, color=colour, detail="trial:N")
+    points = alt.Chart(frame).mark_circle(size=40).encode(
+        x=x, y=y, color=colour, tooltip=["trial", "dimension", "value", alt.Tooltip("accuracy:Q", format=".1%")])
+    return (lines + points).properties(
+        title="Each trial across the searched dimensions (bottom: lowest or first value, top: highest or last)",
+        height=height)
+
+
+def importance_chart(shares, height=None):
+    """What validation accuracy depended on: one bar per searched dimension.
+
+    Args:
+        shares: dict from `study.importances`.
+        height: int or None, pixels (default: 28 per bar).
+
+    Returns:
+        an `alt.Chart`, or None when there are no shares yet.
+    """
+    if not shares:
+        return None
+    frame = pd.DataFrame({"dimension": list(shares), "share": list(shares.values())})
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("share:Q", title="share of the importance", axis=alt.Axis(format="%")),
+        y=alt.Y("dimension:N", sort="-x", title=None),
+        tooltip=["dimension", alt.Tooltip("share:Q", format=".0%")],
+    ).properties(title="What accuracy depended on (Optuna's importance; narrow or fix the top ones first)",
+                 height=height or 28 * len(shares))
