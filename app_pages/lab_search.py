@@ -16,9 +16,10 @@ import streamlit as st
 from labcore import data, slides
 from labcore.answers import Answer
 from labcore.errors import LabError
-from labcore.labs.search import compare, recipe, views
+from labcore.labs.search import compare, fidelity, recipe, views
 from labcore.labs.search import study as studies
-from labcore.labs.search.config import DIMENSIONS, PRESET_NOTES, PRESETS, Dimension, Member, Space
+from labcore.labs.search.config import (DIMENSIONS, PRESET_NOTES, PRESETS, PROMOTION_FACTOR, Config, Dimension,
+                                        Member, Space)
 from ui import lab, runs, state
 
 KIND = "search"
@@ -116,7 +117,7 @@ if st.button(f"Run a round of {n_trials} trial(s)", type="primary", key="search_
 if study is not None:
     rows = studies.trial_rows(study)
     latest_round = max((row.get("round", 0) for row in rows), default=0)
-    by_trial = {run.config.get("trial"): run.id for run in mine}
+    by_trial = {run.config.get("trial"): run.id for run in mine if run.config.get("rung", 0) == 0}
     current = [by_trial[row["trial"]] for row in rows if row.get("round") == latest_round and row["trial"] in by_trial]
     if current:
         runs.batch_progress(current, f"Round {latest_round}")
@@ -134,6 +135,36 @@ if study is not None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                      column_config={"accuracy": st.column_config.NumberColumn(format="percent"),
                                     "params": st.column_config.NumberColumn(format="localized")})
+
+st.markdown("## Promote the best: a higher fidelity")
+st.markdown(text["Promote the best: a higher fidelity"])
+if study is not None:
+    finished = {run.config.get("trial"): run for run in mine
+                if run.config.get("rung", 0) == 0 and run.status == "done"}
+    a, b, c = st.columns([1, 2, 2], vertical_alignment="bottom")
+    k = int(a.number_input("promote the best", 1, 16, 3, key="search_promote_k"))
+    inherit = b.toggle("start from their weights (inheritance)", True, key="search_inherit",
+                       help=f"Train only the {config.epochs * (PROMOTION_FACTOR - 1)} epochs the trial has not, "
+                            "from its trained weights; off: train all of them from scratch.")
+    top = [number for number in fidelity.best_trials(rows, k) if number in finished]
+    with c:
+        promote = st.button(f"Promote {len(top)} trial(s) to {config.epochs * PROMOTION_FACTOR} epochs",
+                            key="search_promote", disabled=not top)
+    if promote:
+        lab.submit(KIND, [(fidelity.promoted(Config.from_dict(finished[number].config), finished[number].id, inherit),
+                           f"Search · {name} · trial {number} promoted" + (", inheriting" if inherit else ""))
+                          for number in top])
+        mine = [run for run in state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500)
+                if run.config.get("study") == name]
+    parents = {run.config.get("parent_run") for run in mine if run.config.get("rung", 0) == 1}
+    curves = {run_id: [row.values["val_accuracy"] for row in state.get_store().metrics(run_id)
+                       if row.series == "train" and "val_accuracy" in row.values] for run_id in parents}
+    promotions = fidelity.promotion_rows(mine, curves)
+    if promotions:
+        st.dataframe(pd.DataFrame(promotions), hide_index=True, width="stretch",
+                     column_config={column: st.column_config.NumberColumn(format="percent")
+                                    for column in ("cheap", "predicted", "promoted")})
+        st.markdown(fidelity.promotion_text(promotions))
 
 st.markdown("## Guided against blind, at the same budget")
 st.markdown(text["Guided against blind, at the same budget"])

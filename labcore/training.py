@@ -9,6 +9,8 @@ the Streamlit process validates with the Keras-free `labcore.trainconfig`.
 """
 
 import contextlib
+import pathlib
+import tempfile
 import threading
 import time
 
@@ -355,7 +357,15 @@ def _announce(reporter, text):
         flush()
 
 
-def train_run(config, reporter):
+def save_weights_artifact(model, reporter, name):
+    """Store a model's weights as the run's artifact `name` (Keras writes files, so via a temporary one)."""
+    with tempfile.TemporaryDirectory(prefix="labcore-weights-") as folder:
+        path = pathlib.Path(folder) / name
+        model.save_weights(path)
+        reporter.artifact(name, path.read_bytes())
+
+
+def train_run(config, reporter, initial_weights=None, keep_weights=None):
     """Runner of the `train` job kind: build, fit, test, return the result.
 
     Loads the dataset (padded and channel-repeated to the spec's input, see
@@ -368,6 +378,10 @@ def train_run(config, reporter):
         config: trainconfig.RunConfig, already validated
             (`trainconfig.problems_for_run`).
         reporter: a `labcore.reporting.Reporter`.
+        initial_weights: path of a weights file of the same model to start
+            from (weight inheritance), or None for fresh weights.
+        keep_weights: str or None, an artifact name to store the trained
+            weights under.
 
     Returns:
         dict, the result: test_accuracy, test_loss, params,
@@ -396,6 +410,8 @@ def train_run(config, reporter):
     _announce(reporter, "building the model")
     with precision_policy(train.mixed_precision):
         model = composable.build_model(spec)
+    if initial_weights is not None:
+        model.load_weights(initial_weights)
     # The first batch traces and compiles the model: seconds on a CPU,
     # during which no batch progress can come.
     _announce(reporter, "compiling the model (the first batch)")
@@ -405,6 +421,8 @@ def train_run(config, reporter):
     reporter.progress(1.0, f"testing on {len(x_test)} images")
     tested = evaluate(model, x_test, y_test, train)
 
+    if keep_weights is not None:
+        save_weights_artifact(model, reporter, keep_weights)
     val_accuracy = fitted["history"].get("val_accuracy")
     result = {
         "test_accuracy": tested["accuracy"],

@@ -87,3 +87,36 @@ def test_guided_against_blind_queues_both_searches_over_seeds_and_reads_their_ru
     texts = [markdown.value for markdown in at.markdown]
     assert said in texts and any(said in text for text in texts if text.startswith("**Your runs:**"))
     assert any("Guided against blind" in json.dumps(chart.proto.spec) for chart in at.get("vega_lite_chart"))
+
+
+def test_the_best_trials_are_promoted_and_the_page_reads_what_promotion_showed():
+    owner, name = "search-promote", "my-search-tpe-tiny"
+    at = open_page(PAGE, owner=owner)
+    at.radio(key="search_preset").set_value("tiny").run()
+    at.number_input(key="search_trials").set_value(3).run()
+    assert at.button(key="search_promote").disabled  # nothing finished yet
+    at.button(key="search_round").click().run()
+    store = Store()
+    trials = sorted(store.list_runs(owner=owner, kind="search"), key=lambda run: run.id)
+    for run, accuracy in zip(trials, (0.60, 0.75, 0.70)):
+        if store.get_run(run.id).status == "queued":
+            finish_run(store, run.id, {"best_val_accuracy": accuracy, "params": 10_000, "seconds": 4.0})
+    wait_for(at, lambda a: all(store.get_run(run.id).status not in ("queued", "running") for run in trials))
+    at.run()
+    at.number_input(key="search_promote_k").set_value(2).run()
+    at.toggle(key="search_inherit").set_value(False).run()
+    at.button(key="search_promote").click().run()
+    ended = {run.id: store.get_run(run.id) for run in trials}
+    best = sorted(ended.values(), key=lambda run: -run.result["best_val_accuracy"])[:2]
+    promoted = [run for run in store.list_runs(owner=owner, kind="search") if run.config["rung"] == 1]
+    assert sorted(run.config["parent_run"] for run in promoted) == sorted(run.id for run in best)
+    assert all(run.config["epochs"] == 3 and run.config["study"] == name and not run.config["inherit"]
+               for run in promoted)
+    for run, accuracy in zip(promoted, (0.80, 0.72)):
+        if store.get_run(run.id).status == "queued":
+            finish_run(store, run.id, {"best_val_accuracy": accuracy, "params": 10_000, "seconds": 9.0})
+    wait_for(at, lambda a: all(store.get_run(run.id).status not in ("queued", "running") for run in promoted))
+    at.run()
+    assert not problems_on(at)
+    texts = [markdown.value for markdown in at.markdown]
+    assert any(text.startswith("2 promoted trial(s) finished. The best at low fidelity") for text in texts), texts

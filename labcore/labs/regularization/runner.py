@@ -14,8 +14,6 @@ range test and the compact-model sweep.
 
 import dataclasses
 import math
-import pathlib
-import tempfile
 
 import keras
 import numpy as np
@@ -103,14 +101,6 @@ def _fit_and_measure(model, splits, train, reporter, series="train"):
     }
 
 
-def _save_weights(model, reporter):
-    """Store the model's weights as an artifact (Keras writes files, so via a temporary one)."""
-    with tempfile.TemporaryDirectory(prefix="labcore-weights-") as folder:
-        path = pathlib.Path(folder) / WEIGHTS_ARTIFACT
-        model.save_weights(path)
-        reporter.artifact(WEIGHTS_ARTIFACT, path.read_bytes())
-
-
 # ## The ladder's steps
 
 
@@ -126,7 +116,7 @@ def train_step(config, reporter):
     model = _build(config, spec)
     result = _fit_and_measure(model, splits, train, reporter)
     if config.step == "l2_small":
-        _save_weights(model, reporter)
+        training.save_weights_artifact(model, reporter, WEIGHTS_ARTIFACT)
     return result
 
 

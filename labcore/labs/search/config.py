@@ -19,7 +19,8 @@ from labcore import trainconfig
 from labcore.records import Record
 from labcore.spec import Range
 
-__all__ = ["DIMENSIONS", "MODES", "PRESETS", "PRESET_NOTES", "Config", "DimensionInfo", "Dimension", "Member", "Space"]
+__all__ = ["DIMENSIONS", "MODES", "PRESETS", "PRESET_NOTES", "PROMOTION_FACTOR", "WEIGHTS_ARTIFACT", "Config",
+           "DimensionInfo", "Dimension", "Member", "Space"]
 
 MODES = ("fixed", "range", "list")
 
@@ -141,9 +142,16 @@ class Config(Record):
         subset: int or None, training images drawn (validation included).
         val_fraction: float, the share held out for validation: the search's objective.
         test_subset: int or None, test images evaluated.
-        epochs: int, the trial's fidelity.
+        epochs: int, the trial's fidelity: its epochs in all.
         study: str, the study the trial belongs to ("" outside a study).
         trial: int, its trial number in that study (-1 outside a study).
+        rung: int, 0 for a trial at the study's fidelity, 1 for one promoted
+            to a higher fidelity (successive halving's next rung).
+        parent_run: int or None, the rung-0 run a promoted trial comes from.
+        inherit: bool, a promoted trial starts from its parent's trained
+            weights (weight inheritance) and trains only the epochs the
+            parent did not.
+        inherited_epochs: int, the parent's epochs, when inheriting.
     """
 
     member: Member = Member()
@@ -155,7 +163,16 @@ class Config(Record):
     epochs: int = 2
     study: str = ""
     trial: int = -1
+    rung: int = 0
+    parent_run: int | None = None
+    inherit: bool = False
+    inherited_epochs: int = 0
 
+
+# A promoted trial trains this many times the study's epochs.
+PROMOTION_FACTOR = 3
+# Rung 0 trials store their weights under this name, for promoted trials to inherit.
+WEIGHTS_ARTIFACT = "trial.weights.h5"
 
 # The fidelity every trial of a study trains at. quick keeps a round of four
 # trials to a few minutes on a 2-core CPU; full is for a GPU.

@@ -190,18 +190,36 @@ def run_config(config):
         config: Config.
 
     Returns:
-        trainconfig.RunConfig.
+        trainconfig.RunConfig; a trial that inherits its parent's weights
+        trains only the epochs its parent did not.
     """
     info = data.DATASETS[config.dataset]
     member = config.member.to_dict()
     return trainconfig.RunConfig(
         spec=member_spec(member, info.image_shape, info.n_classes),
         train=trainconfig.TrainConfig(
-            epochs=config.epochs, batch_size=member["batch_size"], learning_rate=member["learning_rate"],
+            epochs=config.epochs - (config.inherited_epochs if config.inherit else 0),
+            batch_size=member["batch_size"], learning_rate=member["learning_rate"],
             seed=config.seed, dataset=config.dataset, subset=config.subset, val_fraction=config.val_fraction,
             test_subset=config.test_subset,
         ),
     )
+
+
+def _promotion_problems(config):
+    """What is wrong with a trial's rung, parent and inheritance."""
+    if config.rung not in (0, 1):
+        return [describe("rung", "0 (the study's fidelity) or 1 (promoted)", config.rung)]
+    if config.rung == 0:
+        return [] if config.parent_run is None and not config.inherit else [
+            "parent_run and inherit are for promoted trials (rung 1) only."]
+    if not isinstance(config.parent_run, int) or config.parent_run < 1:
+        return [describe("parent_run", "the id of the rung-0 run the trial was promoted from",
+                         config.parent_run)]
+    if config.inherit and not 1 <= config.inherited_epochs < config.epochs:
+        return [describe("inherited_epochs", f"at least 1 and below epochs ({config.epochs}) when inheriting",
+                         config.inherited_epochs)]
+    return []
 
 
 def problems(config):
@@ -220,6 +238,7 @@ def problems(config):
         found += info.value.problems(f"member.{name}", getattr(parsed.member, name))
     if parsed.dataset not in data.DATASETS:
         found.append(describe("dataset", f"one of {', '.join(map(repr, data.DATASETS))}", parsed.dataset))
+    found += _promotion_problems(parsed)
     if found:
         return found
     return trainconfig.problems_for_run(run_config(parsed).to_dict())
