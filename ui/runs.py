@@ -114,6 +114,9 @@ def _curves_spec(rows, metric):
 def batch_progress(run_ids, title, interval_s=1.0):
     """One bar for a batch of runs (a whole ladder, a seed sweep): finished, running, queued, time left.
 
+    Live while any run of the batch is active; when one ends, the whole page
+    reruns, so the results it draws from the batch take the new run in.
+
     Args:
         run_ids: list of int.
         title: str, what the batch is, e.g. "The ladder of 10:42:05".
@@ -123,7 +126,7 @@ def batch_progress(run_ids, title, interval_s=1.0):
         store = state.get_store()
         batch = [run for run in map(store.get_run, run_ids) if run is not None]
         if not batch:
-            return
+            return batch
         finished = [run for run in batch if run.status not in ACTIVE]
         running = [run for run in batch if run.status == "running"]
         fraction = (len(finished) + sum(run.progress or 0.0 for run in running)) / len(batch)
@@ -136,9 +139,19 @@ def batch_progress(run_ids, title, interval_s=1.0):
         st.progress(fraction, text=f"{title}: {len(finished)} of {len(batch)} runs finished"
                     + (f" ({failed} failed or cancelled)" if failed else "")
                     + f", {len(running)} running, {len(batch) - len(finished) - len(running)} queued{left}")
+        return batch
 
-    active = any(run.status in ACTIVE for run in map(state.get_store().get_run, run_ids) if run is not None)
-    st.fragment(render, run_every=interval_s if active else None)()
+    at_render = [run for run in map(state.get_store().get_run, run_ids) if run is not None]
+    active = any(run.status in ACTIVE for run in at_render)
+    ended_at_render = sum(run.status not in ACTIVE for run in at_render)
+
+    def render_and_follow():
+        # A run of the batch ended: rerun the page, so what it shows of the
+        # batch (a ladder, a search's trials) takes the new result in.
+        if active and sum(run.status not in ACTIVE for run in render()) > ended_at_render:
+            st.rerun()
+
+    st.fragment(render_and_follow, run_every=interval_s if active else None)()
 
 
 def live_run(run_id, body=None, interval_s=1.0):

@@ -77,8 +77,10 @@ def budget_chart(rows, height=300):
     if found.empty:
         return None
     summary = found.groupby(["arm", "budget"])["best"].agg(["mean", "min", "max", "count"]).reset_index()
-    x = alt.X("budget:Q", title="trials spent (each at the preset's fidelity)", axis=alt.Axis(tickMinStep=1))
-    colour = alt.Color("arm:N", title="search", scale=alt.Scale(domain=["guided", "blind"]))
+    x = alt.X("budget:Q", title="trials spent (each at the preset's fidelity)",
+              axis=alt.Axis(tickMinStep=1, format="d"))
+    colour = alt.Color("arm:N", title="search",
+                       scale=alt.Scale(domain=["guided", "blind"], range=["#1f77b4", "#ff7f0e"]))
     band = alt.Chart(summary).mark_area(opacity=0.2).encode(
         x=x, y=alt.Y("min:Q", axis=alt.Axis(format="%"), title="best validation accuracy so far"),
         y2="max:Q", color=colour)
@@ -137,7 +139,8 @@ def parallel_chart(rows, dimensions, height=300):
     points = alt.Chart(frame).mark_circle(size=40).encode(
         x=x, y=y, color=colour, tooltip=["trial", "dimension", "value", alt.Tooltip("accuracy:Q", format=".1%")])
     return (lines + points).properties(
-        title="Each trial across the searched dimensions (bottom: lowest or first value, top: highest or last)",
+        title=alt.Title("Trials across the searched dimensions",
+                        subtitle="bottom: lowest (or first) value, top: highest (or last)"),
         height=height)
 
 
@@ -146,7 +149,7 @@ def importance_chart(shares, height=None):
 
     Args:
         shares: dict from `study.importances`.
-        height: int or None, pixels (default: 28 per bar).
+        height: int or None, pixels (default: 32 per bar, at least 120).
 
     Returns:
         an `alt.Chart`, or None when there are no shares yet.
@@ -158,5 +161,5 @@ def importance_chart(shares, height=None):
         x=alt.X("share:Q", title="share of the importance", axis=alt.Axis(format="%")),
         y=alt.Y("dimension:N", sort="-x", title=None),
         tooltip=["dimension", alt.Tooltip("share:Q", format=".0%")],
-    ).properties(title="What accuracy depended on (Optuna's importance; narrow or fix the top ones first)",
-                 height=height or 28 * len(shares))
+    ).properties(title=alt.Title("What accuracy depended on", subtitle="Optuna's importance: narrow the top first"),
+                 height=height or max(120, 32 * len(shares)))
