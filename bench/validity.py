@@ -228,13 +228,22 @@ def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4):
     return results, seconds
 
 
+def stored(lab, path):
+    """The results of an earlier measurement's finished runs, as `measure` returns them (not for search)."""
+    runs = Store(Path(path)).list_runs(statuses=("done",), kind=lab, limit=10_000)
+    results = {}
+    for run in sorted(runs, key=lambda run: run.id):
+        results.setdefault(run.config.get("step", "run"), {})[run.config["seed"]] = run.result
+    return results, [run.finished_at - run.started_at for run in runs]
+
+
 def rows_for(lab, results):
     """The report's rows: one per claim of the lab."""
     rows = []
     for claim in CLAIMS[lab]:
         done = results.get(claim.variant, {})
         readings = {seed: claim.metric(result) for seed, result in done.items()}
-        if not readings:
+        if not readings or (claim.control and not results.get(claim.control)):
             rows.append([claim.text, "no finished runs", "", "", "", "", "no"])
             continue
         if claim.control:
@@ -260,11 +269,16 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per run")
     parser.add_argument("--variants", nargs="*", help="only these variants (regularization: ladder steps)")
     parser.add_argument("--budget", type=int, default=4, help="search: trials per search and seed")
+    parser.add_argument("--store", help="judge the finished runs of an earlier measurement's store "
+                                        "(its labcore.db) instead of running anything")
     args = parser.parse_args(argv)
     for lab in args.labs:
         load_start = _report.begin(args)
-        results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout, args.variants,
-                                   args.budget)
+        if args.store:
+            results, seconds = stored(lab, args.store)
+        else:
+            results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout, args.variants,
+                                       args.budget)
         rows = [row for row in rows_for(lab, results) if row[1] != "no finished runs" or not args.variants]
         holding = sum(1 for row in rows if row[-1] == "yes")
         _report.report(

@@ -62,3 +62,24 @@ def test_a_step_is_compared_with_its_control_seed_by_seed():
     del dropout[2]
     row = rows_by_claim("regularization", {"baseline": baseline, "dropout": dropout})["Dropout narrows the gap"]
     assert row[3] == "-1.1 ± 0.1 points: within noise" and row[4:] == ["yes", "no", "no"]
+
+
+def test_a_claim_whose_control_was_not_run_is_left_out_not_judged():
+    only_noise = {"noise": by_seed(reg_result(0.90, 0.84), reg_result(0.91, 0.83))}
+    row = rows_by_claim("regularization", only_noise)["Noise narrows the gap"]
+    assert row[1:] == ["no finished runs", "", "", "", "", "no"]
+
+
+def test_an_earlier_measurements_store_is_judged_again_without_running(tmp_path):
+    from labcore.store import Store
+    from tests.support import finish_run
+
+    store = Store(tmp_path / "labcore.db")
+    for step, gaps in (("baseline", (0.20, 0.18, 0.22)), ("dropout", (0.15, 0.14, 0.18))):
+        for seed, gap in enumerate(gaps):
+            run_id = store.create_run("regularization", {"step": step, "seed": seed}, owner="validity")
+            finish_run(store, run_id, reg_result(0.98, 0.98 - gap))
+    results, seconds = validity.stored("regularization", tmp_path / "labcore.db")
+    assert sorted(results) == ["baseline", "dropout"] and sorted(results["dropout"]) == [0, 1, 2]
+    assert len(seconds) == 6
+    assert rows_by_claim("regularization", results)["Dropout narrows the gap"][3].startswith("-4.3 ± 0.3 points")
