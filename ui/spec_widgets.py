@@ -45,15 +45,16 @@ def summary(model_spec, key, chart=True):
         show_problems(problems)
         return problems
     rows = spec.summarize(model_spec)
+    # Parts without blocks (input, task) show an empty cell: Streamlit writes
+    # "None" for a missing number, so the column holds text.
     table = pd.DataFrame([{"part": r.name, "output shape": " x ".join(map(str, r.output_shape)),
-                           "blocks": r.blocks or None, "parameters": r.params} for r in rows])
-    # Parts without blocks (input, task) show an empty cell, not "None".
-    table["blocks"] = table["blocks"].astype("Int64")
+                           "blocks": str(r.blocks) if r.blocks else "", "parameters": r.params} for r in rows])
     total = sum(r.params for r in rows)
     left, right = st.columns([3, 2]) if chart else (st.container(), None)
     with left:
         st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+                     column_config={"parameters": st.column_config.NumberColumn(format="localized"),
+                                    "blocks": st.column_config.TextColumn(width="small")},
                      key=f"{key}_table")
         st.metric("Total parameters", f"{total:,}")
     if right is not None:

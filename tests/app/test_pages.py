@@ -76,6 +76,10 @@ def test_builder_parameter_count_follows_the_groups():
     _group_input(at, 2, "filters").set_value(128).run()
     after = int(at.metric[0].value.replace(",", ""))
     assert after > before
+    # Parts without blocks show an empty cell, groups their count.
+    table = at.dataframe[0].value
+    blocks = dict(zip(table["part"], table["blocks"]))
+    assert blocks["input"] == blocks["task"] == "" and blocks["group 1"] == "1"
 
 
 def test_builder_remove_all_groups_names_the_empty_learner():
