@@ -148,7 +148,8 @@ def batch_progress(run_ids, title, interval_s=1.0):
     def render_and_follow():
         # A run of the batch ended: rerun the page, so what it shows of the
         # batch (a ladder, a search's trials) takes the new result in.
-        if active and sum(run.status not in ACTIVE for run in render()) > ended_at_render:
+        batch = render()
+        if active and sum(run.status not in ACTIVE for run in batch) > ended_at_render:
             st.rerun()
 
     st.fragment(render_and_follow, run_every=interval_s if active else None)()

@@ -168,6 +168,8 @@ def test_the_whole_ladder_queues_every_step_seed_by_seed_with_one_progress_bar()
         (seed, step) for seed in (0, 1) for step in ladder]
     # The page's widgets reach the runs: the tiny preset's own settings.
     assert {run.config["subset"] for run in queued} == {PRESETS["tiny"].subset}
+    # Once nothing of the batch is active any more, its bar still shows how it ended.
+    assert jobs.wait_until_settled(store, [run.id for run in queued], timeout_s=30)
     at.run()
     bars = [bar for bar in at.get("progress") if "The ladder of" in bar.text]
     assert not problems_on(at)  # every step's latest run is cancelled now
