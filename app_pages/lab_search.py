@@ -95,8 +95,14 @@ except LabError as error:
     study_problem = str(error)
     st.warning(study_problem)
 
-mine = [run for run in state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500)
-        if run.config.get("study") == name]
+
+def study_runs(wanted):
+    """This browser's trials whose study name satisfies `wanted`."""
+    return [run for run in state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=1000)
+            if wanted(run.config.get("study", ""))]
+
+
+mine = study_runs(lambda study: study == name)
 if study is not None:
     studies.sync(study, mine)
 
@@ -111,8 +117,7 @@ if st.button(f"Run a round of {n_trials} trial(s)", type="primary", key="search_
     for (number, _), run_id in zip(asked, queued):
         if run_id is None:
             studies.tell(study, number, failed=True)
-    mine = [run for run in state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500)
-            if run.config.get("study") == name]
+    mine = study_runs(lambda study: study == name)
 
 if study is not None:
     rows = studies.trial_rows(study)
@@ -154,8 +159,7 @@ if study is not None:
         lab.submit(KIND, [(fidelity.promoted(Config.from_dict(finished[number].config), finished[number].id, inherit),
                            f"Search · {name} · trial {number} promoted" + (", inheriting" if inherit else ""))
                           for number in top])
-        mine = [run for run in state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500)
-                if run.config.get("study") == name]
+        mine = study_runs(lambda study: study == name)
     parents = {run.config.get("parent_run") for run in mine if run.config.get("rung", 0) == 1}
     curves = {run_id: [row.values["val_accuracy"] for row in state.get_store().metrics(run_id)
                        if row.series == "train" and "val_accuracy" in row.values] for run_id in parents}
@@ -177,23 +181,18 @@ with c:
     vs_seeds = lab.seeds_input("search_vs_seeds", default=3)
 
 
-def comparison_runs():
-    return [run for run in state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=1000)
-            if run.config.get("study", "").startswith(f"{comparison}-")]
-
-
 def ask(arm_name, arm_space, seed):
     """The next `budget` trials of one arm's study, told first about its finished runs."""
     arm = studies.open_study(path, arm_name, vs_strategy, arm_space, seed=seed)
-    studies.sync(arm, [run for run in comparison_runs() if run.config.get("study") == arm_name])
+    studies.sync(arm, study_runs(lambda study: study == arm_name))
     return studies.round_of(arm, arm_space, budget)
 
 
 with a:
     pressed = st.button(f"Run guided vs blind: {budget} trial(s) x 2 searches x {vs_seeds} seed(s)",
                         type="primary", key="search_vs_run", disabled=bool(found))
-per_trial = lab.typical_seconds(KIND, where=lambda c: c.get("subset") == config.subset
-                                and c.get("epochs") == config.epochs and c.get("dataset") == config.dataset)
+per_trial = lab.typical_seconds(KIND, where=lambda trial: trial.get("subset") == config.subset
+                                and trial.get("epochs") == config.epochs and trial.get("dataset") == config.dataset)
 st.caption(f"{2 * budget * vs_seeds} trials, each an ordinary run in the shared queue; "
            + (f"about {max(1, round(2 * budget * vs_seeds * per_trial / 60))} min at the {per_trial:.0f} s a "
               "trial of this preset has taken here (blind members can be much larger)." if per_trial else
@@ -206,7 +205,7 @@ if pressed:
         if run_id is None:
             studies.tell(studies.open_study(path, trial.study, vs_strategy, Space(), seed=trial.seed),
                          trial.trial, failed=True)
-vs_runs = comparison_runs()
+vs_runs = study_runs(lambda study: study.startswith(f"{comparison}-"))
 if vs_runs:
     runs.batch_progress([run.id for run in vs_runs], "Guided vs blind")
 progress = compare.best_so_far(compare.trials_of(vs_runs), comparison)

@@ -51,15 +51,18 @@ def _accuracy(model, x, y, train):
     return training.evaluate(model, x, y, evaluation)["accuracy"]
 
 
-def _confidence(model, x, y):
-    """Mean top-class probability and plain cross-entropy on some images, in inference mode.
+def _readings(model, x, y):
+    """Accuracy, mean top-class probability and plain cross-entropy on some images, in inference mode.
 
-    Label smoothing and L2 change the training loss itself, so the loss
-    `fit` reports cannot compare steps; these readings can.
+    One pass over the images gives all three. Label smoothing and L2 change
+    the training loss itself, so the loss `fit` reports cannot compare
+    steps; these readings can.
     """
     probabilities = model.predict(x, batch_size=_EVALUATION_BATCH, verbose=0).astype(np.float64)
-    true_class = probabilities[np.arange(len(y)), y.astype(int)]
-    return float(probabilities.max(axis=1).mean()), float(-np.log(np.maximum(true_class, 1e-12)).mean())
+    labels = y.astype(int)
+    true_class = probabilities[np.arange(len(labels)), labels]
+    return (float((probabilities.argmax(axis=1) == labels).mean()), float(probabilities.max(axis=1).mean()),
+            float(-np.log(np.maximum(true_class, 1e-12)).mean()))
 
 
 def _fit_and_measure(model, splits, train, reporter, series="train"):
@@ -76,10 +79,9 @@ def _fit_and_measure(model, splits, train, reporter, series="train"):
     )
     reporter.progress(1.0, "measuring accuracy with the final weights")
     train_accuracy = _accuracy(model, splits.x_train, splits.y_train, train)
-    val_accuracy = _accuracy(model, splits.x_val, splits.y_val, train)
+    val_accuracy, confidence, cross_entropy = _readings(model, splits.x_val, splits.y_val)
     history = fitted["history"]
     val_losses = history.get("val_loss", [])
-    confidence, cross_entropy = _confidence(model, splits.x_val, splits.y_val)
     return {
         "train_accuracy": train_accuracy,
         "val_accuracy": val_accuracy,
