@@ -16,7 +16,7 @@ import streamlit as st
 from labcore import data, slides
 from labcore.answers import Answer
 from labcore.errors import LabError
-from labcore.labs.search import compare, fidelity, recipe, views
+from labcore.labs.search import compare, fidelity, mutate, recipe, views
 from labcore.labs.search import study as studies
 from labcore.labs.search.config import (DIMENSIONS, PRESET_NOTES, PRESETS, PROMOTION_FACTOR, Config, Dimension,
                                         Member, Space)
@@ -106,18 +106,22 @@ mine = study_runs(lambda study: study == name)
 if study is not None:
     studies.sync(study, mine)
 
+
+def queue(asked, trials):
+    """Queue the asked trials as runs; a trial whose run was refused is told failed, so the study moves on."""
+    for (number, _), run_id in zip(asked, lab.submit(KIND, trials)):
+        if run_id is None:
+            studies.tell(study, number, failed=True)
+    return study_runs(lambda study: study == name)
+
+
 st.markdown("## Rounds: look, narrow, search again")
 st.markdown(text["Rounds: look, narrow, search again"])
 if st.button(f"Run a round of {n_trials} trial(s)", type="primary", key="search_round",
              disabled=bool(found) or study is None):
     asked = studies.round_of(study, space, int(n_trials))
-    trials = [(dataclasses.replace(config, member=Member(**choice), study=name, trial=number),
-               f"Search · {name} · trial {number}") for number, choice in asked]
-    queued = lab.submit(KIND, trials)
-    for (number, _), run_id in zip(asked, queued):
-        if run_id is None:
-            studies.tell(study, number, failed=True)
-    mine = study_runs(lambda study: study == name)
+    mine = queue(asked, [(dataclasses.replace(config, member=Member(**choice), study=name, trial=number),
+                          f"Search · {name} · trial {number}") for number, choice in asked])
 
 if study is not None:
     rows = studies.trial_rows(study)
@@ -169,6 +173,47 @@ if study is not None:
                      column_config={column: st.column_config.NumberColumn(format="percent")
                                     for column in ("cheap", "predicted", "promoted")})
         st.markdown(fidelity.promotion_text(promotions))
+
+st.markdown("## Mutate: change one thing, start from the parent")
+st.markdown(text["Mutate: change one thing, start from the parent"])
+if study is not None:
+    # Only members of the space as it is now can be asked for (an earlier round may have been wider).
+    parents = {number: run for number, run in finished.items() if mutate.fits(space, Member(**run.config["member"]))}
+    best_first = [number for number in fidelity.best_trials(rows, len(rows)) if number in parents]
+    # Drawn once a trial can be chosen, so that its default is the best one.
+    chosen, keep, go = [], True, False
+    if best_first:
+        a, b, c = st.columns([3, 2, 2], vertical_alignment="bottom")
+        chosen = a.multiselect("trials to mutate (best first)", best_first, default=best_first[:1],
+                               format_func=lambda number: f"trial {number}", key="search_mutate_parents")
+        keep = b.toggle("start from the parent's weights", True, key="search_mutate_inherit",
+                        help="Copy every trained layer that still matches by name and shape; off: train the child "
+                             "from scratch.")
+        with c:
+            go = st.button(f"Mutate {len(chosen)} trial(s)", key="search_mutate", disabled=not chosen)
+    else:
+        st.caption("Finish a round first: a trial of the space as it is now can then be mutated.")
+    if go:
+        children = [(parents[number], *moved) for number in chosen
+                    for moved in [mutate.neighbour(space, Member(**parents[number].config["member"]),
+                                                   seed=parents[number].id + len(mine))] if moved]
+        asked = studies.ask_for(study, space, [(child.to_dict(), {"mutation_of": parent.config["trial"],
+                                                                  "mutation": moved})
+                                               for parent, child, moved in children])
+        mine = queue(asked, [(dataclasses.replace(mutate.mutated(Config.from_dict(parent.config), parent.id, child,
+                                                                 moved, keep), study=name, trial=number),
+                              f"Search · {name} · trial {number}: trial {parent.config['trial']} mutated ({moved})")
+                             for (number, _), (parent, child, moved) in zip(asked, children)])
+        if len(children) < len(chosen):
+            st.info("A trial whose every searched dimension is pinned by the space has no neighbour to move to.")
+    mutations = mutate.mutation_rows(mine)
+    if mutations:
+        st.dataframe(pd.DataFrame(mutations).assign(change=lambda frame: 100 * frame["change"]), hide_index=True,
+                     width="stretch",
+                     column_config={"parent_accuracy": st.column_config.NumberColumn(format="percent"),
+                                    "child_accuracy": st.column_config.NumberColumn(format="percent"),
+                                    "change": st.column_config.NumberColumn("change (points)", format="%+.1f")})
+        st.markdown(mutate.mutation_text(mutations))
 
 st.markdown("## Guided against blind, at the same budget")
 st.markdown(text["Guided against blind, at the same budget"])

@@ -18,6 +18,7 @@ On this 2-core CPU the quick presets take about 6 min (autoencoder), 20 min
 """
 
 import dataclasses
+import math
 import sys
 import tempfile
 import time
@@ -59,6 +60,9 @@ class Claim:
         threshold: float, the reference when there is no control.
         reading_unit: str, how a reading is shown ("%" for accuracies).
         unit: str, how a change is shown; `scale` multiplies both.
+        ratio: bool, True for a reading that is a ratio (a speed-up): it is
+            judged on a log scale, where 2x and 0.5x lie as far from 1x,
+            and its change is shown as a factor.
     """
 
     text: str
@@ -71,6 +75,7 @@ class Claim:
     reading_unit: str = "%"
     unit: str = " points"
     scale: float = 100.0
+    ratio: bool = False
 
 
 def _key(name):
@@ -101,9 +106,10 @@ CLAIMS = {
         Claim("Label smoothing makes the model less sure: lower confidence on validation images",
               "label_smoothing", _key("val_confidence"), -1, control="baseline"),
         Claim("Dropout narrows the gap", "dropout", _key("gap"), -1, control="baseline", reading_unit=" points"),
-        Claim("Early stopping narrows the gap", "early_stopping", _key("gap"), -1, control="baseline", reading_unit=" points"),
-        Claim("At Adam's 1e-3, warm-up changes validation accuracy by less than the noise", "warmup",
-              _key("val_accuracy"), 0, control="baseline"),
+        Claim("Early stopping narrows the gap against the same run trained on", "early_stopping", _key("gap"), -1,
+              control_metric=_nested("trained_on", "gap"), reading_unit=" points"),
+        Claim("At Adam's 1e-3, warm-up is not free on a short run: validation accuracy is lower", "warmup",
+              _key("val_accuracy"), -1, control="baseline"),
         Claim("Without the decay (a constant rate), validation accuracy is lower", "schedule",
               _key("val_accuracy"), -1, control="baseline"),
     ],
@@ -125,7 +131,7 @@ CLAIMS = {
               _nested("reconstruction", "psnr_db_mean"), +1, threshold=22.0, reading_unit=" dB", unit=" dB",
               scale=1.0),
         Claim("The classifier trains faster per epoch on codes than on pixels", "run", _key("speed_up"), +1,
-              threshold=1.0, reading_unit="x", unit="x", scale=1.0),
+              threshold=1.0, reading_unit="x", unit="x", scale=1.0, ratio=True),
         Claim("Codes keep the accuracy: on codes within noise of on pixels", "run",
               _nested("encoded", "test_accuracy"), 0, control_metric=_nested("raw", "test_accuracy")),
     ],
@@ -168,7 +174,13 @@ def judge(claim, readings, control_readings):
     """
     measured = seeds.spread(readings.values())
     reference = control_readings if control_readings is not None else dict.fromkeys(readings, claim.threshold)
-    change = seeds.difference(reference, readings)
+    if claim.ratio:
+        change = seeds.difference(*({seed: math.log(value) for seed, value in side.items()}
+                                    for side in (reference, readings)))
+        change_text = f"×{math.exp(change.delta):.2f} ×/÷ {math.exp(change.se):.2f}: {change.verdict}"
+    else:
+        change = seeds.difference(reference, readings)
+        change_text = change.text(claim.scale, claim.unit)
     if claim.direction:
         holds = change.delta * claim.direction > 0
         beyond = None if change.beyond_noise is None else bool(holds and change.beyond_noise)
@@ -178,7 +190,7 @@ def judge(claim, readings, control_readings):
     against = (seeds.spread(control_readings.values()).text(claim.scale, claim.reading_unit) if control_readings
                else f"{claim.scale * claim.threshold:g}{claim.reading_unit}")
     return {"measured": measured.text(claim.scale, claim.reading_unit), "control": against,
-            "change": change.text(claim.scale, claim.unit), "direction": holds, "beyond_noise": beyond,
+            "change": change_text, "direction": holds, "beyond_noise": beyond,
             "shown": holds and (beyond is not None) and (beyond if claim.direction else not beyond)}
 
 
@@ -205,17 +217,19 @@ def _measure_search(store, preset, n_seeds, dataset, timeout_s, budget):
     return results, [run.finished_at - run.started_at for run in ended if run.started_at and run.finished_at]
 
 
-def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4):
+def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4, first_seed=0):
     """Run every variant over seeds; return {variant: {seed: result}} and the seconds per run.
 
     The search lab's variants are its two searches, "guided" and "blind",
     each `budget` trials per seed; a seed's result is the best either found.
+    Seeds run from `first_seed`, so more seeds can be added to an earlier
+    measurement (judge them together with `--store`).
     """
     store = Store(Path(tempfile.mkdtemp(prefix="labcore-validity-")) / "labcore.db")
     if lab == "search":
         return _measure_search(store, preset, n_seeds, dataset, timeout_s, budget)
     results, seconds = {}, []
-    for seed in range(n_seeds):
+    for seed in range(first_seed, first_seed + n_seeds):
         for name, config in variants(lab, preset, only).items():
             config = dataclasses.replace(config, seed=seed, **({"dataset": dataset} if dataset else {}))
             started = time.monotonic()
@@ -228,13 +242,55 @@ def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4):
     return results, seconds
 
 
-def stored(lab, path):
-    """The results of an earlier measurement's finished runs, as `measure` returns them (not for search)."""
-    runs = Store(Path(path)).list_runs(statuses=("done",), kind=lab, limit=10_000)
-    results = {}
-    for run in sorted(runs, key=lambda run: run.id):
-        results.setdefault(run.config.get("step", "run"), {})[run.config["seed"]] = run.result
-    return results, [run.finished_at - run.started_at for run in runs]
+def stored(lab, paths, preset=None, dataset=None):
+    """The finished runs of earlier measurements, as `measure` returns them (not for search).
+
+    Args:
+        lab: str.
+        paths: list of store files (labcore.db); a later store's run of the
+            same variant and seed replaces an earlier one's.
+        preset: str or None; when given, only runs whose config is that
+            preset's variant (seed and dataset aside) are kept, so a run made
+            before a preset change is never judged as if it were current.
+        dataset: str or None, the dataset the runs must have used.
+
+    Returns:
+        ({variant: {seed: result}}, [seconds per run], number of runs left out).
+    """
+    wanted = None if preset is None else {
+        name: _what_trains(lab, dataclasses.replace(config, **({"dataset": dataset} if dataset else {})))
+        for name, config in variants(lab, preset).items()}
+    config_class = LABS[lab].part("config").Config
+    results, seconds, left_out = {}, [], 0
+    for path in paths:
+        for run in sorted(Store(Path(path)).list_runs(statuses=("done",), kind=lab, limit=10_000),
+                          key=lambda run: run.id):
+            name = run.config.get("step", "run")
+            if wanted is not None:
+                config = config_class.from_dict(run.config)
+                if not dataset:
+                    config = dataclasses.replace(config, dataset=wanted[name][0]) if name in wanted else config
+                if name not in wanted or _what_trains(lab, config) != wanted[name]:
+                    left_out += 1
+                    continue
+            results.setdefault(name, {})[run.config["seed"]] = run.result
+            seconds.append(run.finished_at - run.started_at)
+    return results, seconds, left_out
+
+
+def _what_trains(lab, config):
+    """What a run of `config` trains, whatever its seed: (dataset, what its recipe builds from the config).
+
+    Two regularization configs that differ in a field their step never uses
+    (the L2-small epochs, for the dropout step) train the same thing; the
+    lower-rate step also depends on the L2-small run it continues.
+    """
+    config = dataclasses.replace(config, seed=0)
+    if lab != "regularization":
+        return config.dataset, config
+    recipe = LABS[lab].part("recipe")
+    continued = tuple(getattr(config, name) for name in recipe.CONTINUE_FIELDS) if config.step == "lower_lr" else ()
+    return config.dataset, recipe.model_spec(config), recipe.train_config(config), continued
 
 
 def rows_for(lab, results):
@@ -269,26 +325,31 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per run")
     parser.add_argument("--variants", nargs="*", help="only these variants (regularization: ladder steps)")
     parser.add_argument("--budget", type=int, default=4, help="search: trials per search and seed")
-    parser.add_argument("--store", help="judge the finished runs of an earlier measurement's store "
-                                        "(its labcore.db) instead of running anything")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed to run (to add seeds)")
+    parser.add_argument("--store", nargs="*", help="judge the finished runs of earlier measurements' stores "
+                                                   "(their labcore.db) that match the preset, instead of "
+                                                   "running anything")
     args = parser.parse_args(argv)
     for lab in args.labs:
         load_start = _report.begin(args)
+        left_out = 0
         if args.store:
-            results, seconds = stored(lab, args.store)
+            results, seconds, left_out = stored(lab, args.store, args.preset, args.dataset)
         else:
             results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout, args.variants,
-                                       args.budget)
+                                       args.budget, args.first_seed)
+        n_seeds = len(set().union(*(by_seed.keys() for by_seed in results.values()))) if results else 0
         rows = [row for row in rows_for(lab, results) if row[1] != "no finished runs" or not args.variants]
         holding = sum(1 for row in rows if row[-1] == "yes")
         _report.report(
-            f"{LABS[lab].title}, {args.preset} preset, {args.seeds} seeds"
+            f"{LABS[lab].title}, {args.preset} preset, {n_seeds} seeds"
             + (f", {args.dataset}" if args.dataset else ""),
             ["claim", "measured (mean ± sd)", "against", "change", "direction holds", "beyond noise", "shown"],
             rows, module=MODULE, load_start=load_start, args=args,
             notes=(f"{holding} of {len(rows)} claims shown: in the claimed direction and beyond the seed noise "
                    "(a t-test at 95% on the per-seed differences), or, for a claim of no difference, within it. "
-                   f"{len(seconds)} runs, median {_report.median(seconds):.0f} s each, worker start included."))
+                   f"{len(seconds)} runs, median {_report.median(seconds):.0f} s each, worker start included."
+                   + (f" {left_out} stored runs of another setting were left out." if left_out else "")))
     return 0
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "resnet_v1_bottleneck_block",
     "resnet_v2_basic_block",
     "resnet_v2_bottleneck_block",
+    "matching_layers",
     "transfer_weights",
 ]
 
@@ -344,6 +345,21 @@ def encoder_of(model):
         )
     latent = model.get_layer("learner_output").output
     return keras.Model(model.inputs, latent, name=f"{model.name}_encoder")
+
+
+def matching_layers(src, dst):
+    """The layers of `dst` with weights that `src` has too, by name, with the same weight shapes.
+
+    What a changed architecture can still take from a trained one: every
+    layer when only a training setting changed, the untouched ones when a
+    group grew a block or widened.
+
+    Returns:
+        list of str, in `dst`'s order; pass it to `transfer_weights`.
+    """
+    src_layers = {layer.name: layer for layer in src.layers}
+    return [layer.name for layer in dst.layers if layer.weights and layer.name in src_layers
+            and [tuple(w.shape) for w in src_layers[layer.name].weights] == [tuple(w.shape) for w in layer.weights]]
 
 
 def transfer_weights(src, dst, names=None):

@@ -228,7 +228,7 @@ def _compile(model, config, loss, metrics):
                   steps_per_execution=config.steps_per_execution)
 
 
-def fit(model, data, config, reporter, series="train", loss=None, metrics=None):
+def fit(model, data, config, reporter, series="train", loss=None, metrics=None, callbacks=()):
     """Train `model` as `config` says, reporting as it goes.
 
     Compiles (optimizer, loss, metrics), applies `schedules.lr_at` every
@@ -249,6 +249,8 @@ def fit(model, data, config, reporter, series="train", loss=None, metrics=None):
             autoencoder, whose y is its x).
         metrics: list or None; None = ["accuracy"] with the default loss,
             none otherwise.
+        callbacks: more Keras callbacks, run after the schedule and early
+            stopping, before the reporting.
 
     Returns:
         dict: "history" (Keras's per-epoch lists, with "learning_rate",
@@ -274,7 +276,7 @@ def fit(model, data, config, reporter, series="train", loss=None, metrics=None):
         return schedules.lr_at(epoch, config.learning_rate, config.schedule, config.epochs)
 
     reporting = ReportingCallback(reporter, series=series, n_train=len(x_train))
-    callbacks = [keras.callbacks.LearningRateScheduler(learning_rate)]
+    extra, callbacks = list(callbacks), [keras.callbacks.LearningRateScheduler(learning_rate)]
     if config.early_stopping_patience > 0 and has_validation:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -283,7 +285,7 @@ def fit(model, data, config, reporter, series="train", loss=None, metrics=None):
                 restore_best_weights=config.restore_best,
             )
         )
-    callbacks.append(reporting)
+    callbacks += [*extra, reporting]
 
     started = time.monotonic()
     keras_history = model.fit(
@@ -365,7 +367,26 @@ def save_weights_artifact(model, reporter, name):
         reporter.artifact(name, path.read_bytes())
 
 
-def train_run(config, reporter, initial_weights=None, keep_weights=None):
+def inherit_weights(model, parent_spec, weights):
+    """Start `model` from a parent's trained weights wherever a layer matches by name and shape.
+
+    Args:
+        model: keras.Model, freshly built.
+        parent_spec: ModelSpec the weights were trained on (the same spec
+            as `model`'s copies every layer).
+        weights: path of the parent's weights file.
+
+    Returns:
+        list of str, the layers copied.
+    """
+    parent = composable.build_model(parent_spec)
+    parent.load_weights(weights)
+    names = composable.matching_layers(parent, model)
+    composable.transfer_weights(parent, model, names)
+    return names
+
+
+def train_run(config, reporter, inherit_from=None, keep_weights=None):
     """Runner of the `train` job kind: build, fit, test, return the result.
 
     Loads the dataset (padded and channel-repeated to the spec's input, see
@@ -378,8 +399,9 @@ def train_run(config, reporter, initial_weights=None, keep_weights=None):
         config: trainconfig.RunConfig, already validated
             (`trainconfig.problems_for_run`).
         reporter: a `labcore.reporting.Reporter`.
-        initial_weights: path of a weights file of the same model to start
-            from (weight inheritance), or None for fresh weights.
+        inherit_from: (parent ModelSpec, path of its weights file) to start
+            from wherever layers match (`inherit_weights`), or None for
+            fresh weights.
         keep_weights: str or None, an artifact name to store the trained
             weights under.
 
@@ -387,7 +409,8 @@ def train_run(config, reporter, initial_weights=None, keep_weights=None):
         dict, the result: test_accuracy, test_loss, params,
         best_val_accuracy (None without validation), epochs_run, seconds,
         first_epoch_seconds, seconds_per_epoch, images_per_second, dataset,
-        n_train, n_test.
+        n_train, n_test; inheriting, also inherited_layers and
+        layers_with_weights.
 
     Raises:
         Cancelled: the reporter asked to stop.
@@ -410,8 +433,7 @@ def train_run(config, reporter, initial_weights=None, keep_weights=None):
     _announce(reporter, "building the model")
     with precision_policy(train.mixed_precision):
         model = composable.build_model(spec)
-    if initial_weights is not None:
-        model.load_weights(initial_weights)
+    inherited = None if inherit_from is None else inherit_weights(model, *inherit_from)
     # The first batch traces and compiles the model: seconds on a CPU,
     # during which no batch progress can come.
     _announce(reporter, "compiling the model (the first batch)")
@@ -441,4 +463,7 @@ def train_run(config, reporter, initial_weights=None, keep_weights=None):
         "n_train": int(len(splits.x_train)),
         "n_test": int(len(x_test)),
     }
+    if inherited is not None:
+        result["inherited_layers"] = len(inherited)
+        result["layers_with_weights"] = sum(1 for layer in model.layers if layer.weights)
     return result

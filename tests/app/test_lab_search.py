@@ -120,3 +120,21 @@ def test_the_best_trials_are_promoted_and_the_page_reads_what_promotion_showed()
     assert not problems_on(at)
     texts = [markdown.value for markdown in at.markdown]
     assert any(text.startswith("2 promoted trial(s) finished. The best at low fidelity") for text in texts), texts
+
+    # Mutate the best trial (the default choice), from scratch: one dimension moves, and the child
+    # joins the study as its next round.
+    assert at.multiselect(key="search_mutate_parents").value == [best[0].config["trial"]]
+    at.toggle(key="search_mutate_inherit").set_value(False).run()
+    at.button(key="search_mutate").click().run()
+    child = next(run for run in store.list_runs(owner=owner, kind="search") if run.config["mutation"])
+    moved = child.config["mutation"]
+    assert (child.config["parent_run"], child.config["rung"], child.config["inherit"]) == (best[0].id, 0, False)
+    assert [key for key, value in child.config["member"].items() if best[0].config["member"][key] != value] == [moved]
+    if store.get_run(child.id).status == "queued":
+        finish_run(store, child.id, {"best_val_accuracy": 0.81, "params": 10_000, "seconds": 4.0})
+    wait_for(at, lambda a: store.get_run(child.id).status not in ("queued", "running"))
+    at.run()
+    assert not problems_on(at)
+    texts = [markdown.value for markdown in at.markdown]
+    assert any(text.startswith("Trained from scratch, ") and "mutated trial(s) beat their parent" in text
+               for text in texts), texts

@@ -136,9 +136,10 @@ def test_each_later_lesson_changes_the_baseline_by_one_thing():
         assert recipe.model_spec(step(name)) == baseline_spec, name
     assert recipe.train_config(step("label_smoothing")) == dataclasses.replace(
         baseline_train, label_smoothing=TINY.label_smoothing)
-    stopping = recipe.train_config(step("early_stopping"))
-    assert (stopping.early_stopping_patience, stopping.restore_best, stopping.epochs) == (
-        TINY.patience, True, TINY.early_stopping_epochs)
+    # Early stopping trains to its last epoch (the runner watches the rule), so
+    # that it can be compared with the same run trained on.
+    assert recipe.train_config(step("early_stopping")) == dataclasses.replace(
+        baseline_train, epochs=TINY.early_stopping_epochs)
     assert recipe.train_config(step("warmup")).schedule.warmup_epochs == TINY.warmup_epochs
     assert recipe.train_config(step("schedule", decay="step")).schedule.kind == "step"
 
@@ -269,6 +270,31 @@ def test_the_ladder_says_a_gap_closed_only_when_it_beats_the_seed_noise():
     assert table["baseline"]["validation"] == "78.0 ± 1.0%"
 
 
+def test_early_stopping_is_compared_with_the_same_runs_trained_on_not_with_the_baseline():
+    runs = [fake_run(seed, "early_stopping", seed=seed, train_accuracy=train, val_accuracy=0.79, gap=train - 0.79,
+                     test_accuracy=0.79, epochs_run=12,
+                     trained_on={"train_accuracy": 0.99, "val_accuracy": 0.79, "gap": 0.20, "test_accuracy": 0.79,
+                                 "val_confidence": 0.9})
+            for seed, train in enumerate((0.90, 0.91, 0.89))]
+    runs.append(fake_run(9, "baseline", train_accuracy=0.5, val_accuracy=0.5, gap=0.0, test_accuracy=0.5))
+    table = {row["step"]: row for row in views.ladder_table(recipe.ladder_rows(runs))}
+    stopping = table["early stopping"]
+    assert stopping["against"] == "the same run, trained on to epoch 12"
+    assert stopping["gap_change"].startswith("-9.0 ± 0.6 points") and stopping["gap_change"].endswith("beyond noise")
+    assert stopping["reading"].startswith("The gap is narrower than the same run's, trained on to epoch 12, "
+                                          "beyond the seed noise. It closed from above: train accuracy fell")
+
+
+def test_a_gap_closed_by_train_accuracy_alone_is_called_so():
+    table = ladder_of({
+        "baseline": [(0.98, 0.78), (0.99, 0.77), (0.97, 0.80)],
+        "noise": [(0.95, 0.785), (0.96, 0.765), (0.94, 0.80)],     # train -3 points, validation within noise
+    })
+    assert table["+ noise"]["reading"] == (
+        "The gap is narrower than baseline's, beyond the seed noise. It closed from above: train accuracy fell "
+        "3.0 points, while validation moved +0.0 points, within the noise.")
+
+
 def test_one_seed_is_not_called_an_effect():
     table = ladder_of({"baseline": [(0.98, 0.78)], "noise": [(0.90, 0.84)]})
     assert table["+ noise"]["reading"] == "One seed on a side: run more seeds to tell this from baseline."
@@ -296,9 +322,15 @@ def test_measured_text_says_what_each_kind_of_step_measured():
     assert views.measured_text("sweep", {"models": [
         {"n_blocks": 2, "params": 12345, "val_accuracy": 0.5, "seconds_per_epoch": 1.5}]}) == (
         "2 blocks/group: 50.0% with 12,345 parameters, 1.5 s/epoch")
-    fit = {"train_accuracy": 0.9, "val_accuracy": 0.8, "gap": 0.1, "best_epoch": 3}
+    fit = {"train_accuracy": 0.9, "val_accuracy": 0.8, "gap": 0.1, "best_epoch": 3, "stopped_epoch": 5,
+           "epochs_run": 8, "trained_on": {"train_accuracy": 0.99, "val_accuracy": 0.81, "gap": 0.18}}
     assert views.measured_text("early_stopping", fit).endswith(
-        " · gap 10.0 points · the weights of epoch 3 (lowest validation loss) restored")
+        " · gap 10.0 points · the rule fired at epoch 5 and restored epoch 3 (lowest validation loss); trained on "
+        "to epoch 8, the same run reached train 99.0% · validation 81.0% · gap 18.0 points")
+    never = {**fit, "stopped_epoch": None}
+    assert views.measured_text("early_stopping", never).endswith(
+        "validation loss was still falling at epoch 8: the rule never fired, so early stopping kept the final "
+        "weights")
     assert views.measured_text("overfit_batch", {"train_accuracy": 0.95, "passed": False, "n_images": 100}) == (
         "train 95.0% on 100 images: did NOT reach 99%, look for a bug.")
 
@@ -347,6 +379,36 @@ def test_the_range_test_reports_a_loss_per_rate_and_suggests_a_rate_inside_the_s
     rates = [row["learning_rate"] for row in rows]
     assert rates == sorted(rates) and rates[0] == pytest.approx(TINY.lr_range_start)
     assert TINY.lr_range_start <= result["suggested_rate"] <= TINY.lr_range_end
+
+
+def test_early_stopping_keeps_its_best_epoch_and_measures_the_same_run_trained_on():
+    # A high rate and patience 1 make the validation loss turn up within 8 epochs.
+    reporter = FakeReporter()
+    config = step("early_stopping", learning_rate=1e-2, patience=1, early_stopping_epochs=8)
+    result = runner.run(config, reporter)
+    val_losses = [metrics["val_loss"] for series, _, metrics in reporter.epochs if series == "train"]
+    assert len(val_losses) == result["epochs_run"] == 8  # trained on past the stop, to compare
+    stopped, best = result["stopped_epoch"], result["best_epoch"]
+    assert stopped is not None and best < stopped <= 8
+    assert val_losses[best - 1] == min(val_losses[:stopped]) and val_losses[stopped - 1] >= val_losses[best - 1]
+    # The step's readings are the restored epoch's: its validation loss is the one Keras logged then.
+    assert result["val_cross_entropy"] == pytest.approx(val_losses[best - 1], rel=1e-3)
+    assert result["trained_on"]["val_cross_entropy"] == pytest.approx(val_losses[-1], rel=1e-3)
+    row = recipe.ladder_rows([fake_run(1, "early_stopping", **result)])
+    control = views.control_row(row[0], {})
+    assert control["label"] == "the same run, trained on to epoch 8"
+    assert control["gap"] == [result["trained_on"]["gap"]]
+
+
+def test_the_stopping_rule_fires_after_patience_epochs_without_a_lower_validation_loss():
+    rule = runner._StoppingRule(patience=2)
+    rule.set_model(types.SimpleNamespace(get_weights=lambda: [len(calls)]))
+    calls = []
+    for loss in (1.0, 0.8, 0.9, 0.7, 0.75, 0.74, 0.5):
+        calls.append(loss)
+        rule.on_epoch_end(len(calls) - 1, {"val_loss": loss})
+    # Epoch 4 is the best; epochs 5 and 6 do not beat it, so the rule fires at 6 and ignores epoch 7.
+    assert (rule.best_epoch, rule.stopped_epoch, rule.best_weights) == (4, 6, [4])
 
 
 def test_the_lower_rate_step_continues_the_stored_l2_small_weights(tmp_path):

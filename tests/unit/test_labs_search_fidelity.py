@@ -7,7 +7,7 @@ import types
 import pytest
 
 from labcore.errors import ConfigError
-from labcore.labs.search import fidelity, recipe
+from labcore.labs.search import fidelity, mutate, recipe
 from labcore.labs.search.config import PRESETS, PROMOTION_FACTOR, WEIGHTS_ARTIFACT, Config, Member
 from labcore.reporting import StoreReporter
 from labcore.store import Store
@@ -37,8 +37,16 @@ def test_the_best_finished_trials_are_promoted_with_their_member_data_and_seed()
 
 @pytest.mark.parametrize("changes, words", [
     ({"rung": 2}, "rung must be 0 (the study's fidelity) or 1 (promoted); got 2."),
-    ({"inherit": True}, "parent_run and inherit are for promoted trials (rung 1) only."),
-    ({"rung": 1}, "parent_run must be the id of the rung-0 run the trial was promoted from; got None."),
+    ({"inherit": True}, "parent_run must be the id of the trial's parent run (promoted or mutated trials, "
+                        "and inherit, need one); got None."),
+    ({"rung": 1}, "parent_run must be the id of the trial's parent run (promoted or mutated trials, "
+                  "and inherit, need one); got None."),
+    ({"parent_run": 3}, "parent_run at rung 0 is for a mutated trial: name the dimension that moved (mutation)."),
+    ({"parent_run": 3, "mutation": "depth"}, "mutation must be one of n_groups, n_filters, growth, n_blocks, "
+                                             "stem_filters, block, learning_rate, l2, noise, batch_size (the "
+                                             "dimension that moved), or ''; got 'depth'."),
+    ({"rung": 1, "parent_run": 3, "mutation": "n_blocks", "epochs": 3},
+     "mutation is for trials at the study's fidelity (rung 0); a promoted trial keeps its member."),
     ({"rung": 1, "parent_run": 3, "inherit": True, "epochs": 3, "inherited_epochs": 3},
      "inherited_epochs must be at least 1 and below epochs (3) when inheriting; got 3."),
 ])
@@ -89,8 +97,15 @@ def test_a_promoted_trial_inherits_its_parents_weights_and_trains_only_the_rest(
     assert child["epochs_run"] == TINY.epochs * (PROMOTION_FACTOR - 1) and child["rung"] == 1
     losses = {run_id: [row.values["loss"] for row in store.metrics(run_id) if row.series == "train"]
               for run_id in (parent_id, child_id)}
-    # It starts where its parent ended, not from fresh weights.
+    # It starts where its parent ended, not from fresh weights: every layer inherited.
     assert losses[child_id][0] < losses[parent_id][0]
+    assert child["inherited_layers"] == child["layers_with_weights"] > 0
+    # A mutated child with one more block per group keeps every layer that still matches, and only those.
+    grown = dataclasses.replace(TINY.member, n_blocks=2)
+    _, mutated = run_trial(dataclasses.replace(
+        mutate.mutated(Config.from_dict(store.get_run(parent_id).config), parent_id, grown, "n_blocks", True), trial=1))
+    assert 0 < mutated["inherited_layers"] < mutated["layers_with_weights"]
+    assert mutated["epochs_run"] == TINY.epochs and mutated["member"]["n_blocks"] == 2
     # A promoted trial stores no weights of its own; a parent without weights cannot be inherited from.
     with pytest.raises(KeyError):
         store.artifact_path(child_id, WEIGHTS_ARTIFACT)

@@ -28,7 +28,7 @@ def test_a_ladder_claim_is_shown_only_beyond_noise_and_in_its_direction():
     assert rows["The baseline overfits: train accuracy ends above validation"][-1] == "yes"
     # Dropout's gap (21.7) is wider than the baseline's (20.0): the claim's direction fails.
     assert rows["Dropout narrows the gap"][4] == "NO" and rows["Dropout narrows the gap"][-1] == "no"
-    assert rows["Early stopping narrows the gap"][1:] == ["no finished runs", "", "", "", "", "no"]
+    assert rows["Early stopping narrows the gap against the same run trained on"][1:] == ["no finished runs", "", "", "", "", "no"]
 
 
 def test_one_seed_cannot_show_a_claim_and_a_claim_of_no_difference_holds_within_noise():
@@ -79,7 +79,42 @@ def test_an_earlier_measurements_store_is_judged_again_without_running(tmp_path)
         for seed, gap in enumerate(gaps):
             run_id = store.create_run("regularization", {"step": step, "seed": seed}, owner="validity")
             finish_run(store, run_id, reg_result(0.98, 0.98 - gap))
-    results, seconds = validity.stored("regularization", tmp_path / "labcore.db")
+    results, seconds, left_out = validity.stored("regularization", [tmp_path / "labcore.db"])
     assert sorted(results) == ["baseline", "dropout"] and sorted(results["dropout"]) == [0, 1, 2]
-    assert len(seconds) == 6
+    assert len(seconds) == 6 and left_out == 0
     assert rows_by_claim("regularization", results)["Dropout narrows the gap"][3].startswith("-4.3 ± 0.3 points")
+
+
+def test_stores_add_seeds_and_runs_of_another_setting_are_left_out(tmp_path):
+    from labcore.labs.regularization.config import PRESETS
+    from labcore.store import Store
+    from tests.support import finish_run
+
+    def record(path, step, seed, gap, **changes):
+        store = Store(path)
+        config = {**PRESETS["quick"].to_dict(), "step": step, "seed": seed, **changes}
+        finish_run(store, store.create_run("regularization", config, owner="validity"), reg_result(0.98, 0.98 - gap))
+
+    first, second = tmp_path / "a" / "labcore.db", tmp_path / "b" / "labcore.db"
+    for seed in (0, 1):
+        record(first, "baseline", seed, 0.20)
+        record(first, "dropout", seed, 0.15)
+    # The dropout rate changed after seed 0 ran: that run is of another setting.
+    record(first, "dropout", 2, 0.10, dropout=0.2)
+    for seed in (2, 3):
+        record(second, "baseline", seed, 0.21)
+        record(second, "dropout", seed, 0.17)
+    results, _, left_out = validity.stored("regularization", [first, second], preset="quick")
+    assert left_out == 1
+    assert sorted(results["dropout"]) == [0, 1, 2, 3] and results["dropout"][2]["gap"] == 0.98 - (0.98 - 0.17)
+
+
+def test_a_speed_up_is_judged_as_a_factor_on_a_log_scale():
+    # 2.3x, 3.8x and 4.1x: far apart as numbers, closer as factors.
+    runs = [{"speed_up": value, "reconstruction": {"psnr_db_mean": 20.0},
+             "encoded": {"test_accuracy": 0.8}, "raw": {"test_accuracy": 0.8}} for value in (2.3, 3.8, 4.1)]
+    row = rows_by_claim("autoencoder", {"run": by_seed(*runs)})["The classifier trains faster per epoch on codes than on pixels"]
+    assert row[3] == "×3.30 ×/÷ 1.20: beyond noise" and row[-1] == "yes"
+    slower = [{**run, "speed_up": value} for run, value in zip(runs, (0.5, 2.0, 1.1))]
+    row = rows_by_claim("autoencoder", {"run": by_seed(*slower)})["The classifier trains faster per epoch on codes than on pixels"]
+    assert row[3].endswith("within noise") and row[-1] == "no"

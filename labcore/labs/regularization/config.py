@@ -47,7 +47,8 @@ class Step:
         ladder: bool, True when the step trains with validation and belongs
             in the ladder's comparison.
         control: str or None, the step it differs from (the ladder compares
-            the two); None for the baseline and the steps off the ladder.
+            the two); None for the baseline, the steps off the ladder and
+            early stopping, whose control is the same run trained on.
     """
 
     label: str
@@ -109,8 +110,10 @@ STEPS = {
     ),
     "early_stopping": Step(
         "early stopping", "Early stopping",
-        "The baseline trained longer, stopped once validation loss stops improving, best weights restored.",
+        "The baseline trained longer, stopped once validation loss stops improving, best weights restored; "
+        "compared with the same run trained on to its last epoch.",
         "Not in the original lab, which always trained a fixed number of epochs.",
+        control=None,
     ),
     "warmup": Step(
         "warm-up", "Learning-rate warm-up",
@@ -194,7 +197,8 @@ class Config(Record):
         label_smoothing: float in (0, 0.5].
         dropout: float in (0, 1), the rate of the Dropout before the classifier.
         patience: int, early stopping's epochs without a better validation loss.
-        early_stopping_epochs: int, the most epochs early stopping may run.
+        early_stopping_epochs: int, the epochs the early-stopping step trains:
+            it notes where the rule would stop and goes on, to compare.
         warmup_epochs: int, epochs of linear warm-up.
         decay: str, the "schedule" step's schedule in place of the ladder's:
             "constant", "step", "exponential" or "cosine".
@@ -234,7 +238,7 @@ class Config(Record):
     label_smoothing: float = 0.1
     dropout: float = 0.5
     patience: int = 2
-    early_stopping_epochs: int = 12
+    early_stopping_epochs: int = 10
     warmup_epochs: int = 2
     decay: str = "constant"
     step_every: int = 2

@@ -100,7 +100,8 @@ def train_config(config):
 
     The lower-rate step's config is its second tier only: `lower_lr_epochs`
     at `learning_rate * lower_lr_factor`, constant. Like the original, it
-    starts a fresh Adam on the L2-small model's weights.
+    starts a fresh Adam on the L2-small model's weights. The early-stopping
+    step trains all `early_stopping_epochs`; its runner applies the rule.
 
     Args:
         config: Config.
@@ -126,8 +127,10 @@ def train_config(config):
     if step == "label_smoothing":
         return dataclasses.replace(train, label_smoothing=config.label_smoothing)
     if step == "early_stopping":
-        return dataclasses.replace(train, epochs=config.early_stopping_epochs,
-                                   early_stopping_patience=config.patience, restore_best=True)
+        # Trained to the end: the runner watches where the rule (`patience`)
+        # would stop, so the step compares the stopped model with the same
+        # run trained on.
+        return dataclasses.replace(train, epochs=config.early_stopping_epochs)
     if step == "warmup":
         return dataclasses.replace(train, schedule=dataclasses.replace(
             train.schedule, warmup_epochs=config.warmup_epochs))
@@ -283,9 +286,10 @@ def ladder_rows(runs):
     Returns:
         list of dict with keys step, label, run_ids (newest first), seeds,
         seed_values (each run's seed, in the same order), dataset, epochs, seconds (the mean), expected (the original lab's
-        words), and for each of `LADDER_METRICS` (gap = train - validation
+        words), for each of `LADDER_METRICS` (gap = train - validation
         after training, in inference mode) the list of readings, one per
-        seed; steps never finished are left out.
+        seed, and trained_on (per seed, early stopping's readings of the
+        same run trained on, else None); steps never finished are left out.
     """
     finished = [
         (run, result)
@@ -317,6 +321,7 @@ def ladder_rows(runs):
             "seconds": sum(seconds) / len(seconds) if seconds else None,
             "expected": STEPS[step].expected,
             **{key: [result.get(key) for result in results] for key in LADDER_METRICS},
+            "trained_on": [result.get("trained_on") for result in results],
         })
     return rows
 

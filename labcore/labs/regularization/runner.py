@@ -65,33 +65,20 @@ def _readings(model, x, y):
             float(-np.log(np.maximum(true_class, 1e-12)).mean()))
 
 
-def _fit_and_measure(model, splits, train, reporter, series="train"):
-    """Fit, then measure train, validation and test accuracy with the final weights.
-
-    Returns:
-        dict of the fit's timings and the measured accuracies; `gap` is
-        train minus validation accuracy, both in inference mode;
-        `val_confidence` the mean top-class probability on validation
-        images and `val_cross_entropy` their plain cross-entropy.
-    """
+def _fit_and_measure(model, splits, train, reporter, series="train", callbacks=()):
+    """Fit, then `_measure` the final weights, with the fit's timings."""
     fitted = training.fit(
-        model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter, series=series
+        model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter, series=series,
+        callbacks=callbacks,
     )
     reporter.progress(1.0, "measuring accuracy with the final weights")
-    train_accuracy = _accuracy(model, splits.x_train, splits.y_train, train)
-    val_accuracy, confidence, cross_entropy = _readings(model, splits.x_val, splits.y_val)
-    history = fitted["history"]
+    history, measured = fitted["history"], _measure(model, splits, train)
     val_losses = history.get("val_loss", [])
     return {
-        "train_accuracy": train_accuracy,
-        "val_accuracy": val_accuracy,
-        "gap": train_accuracy - val_accuracy,
-        "val_confidence": confidence,
-        "val_cross_entropy": cross_entropy,
-        "best_val_accuracy": max(history.get("val_accuracy", [val_accuracy])),
+        **measured,
+        "best_val_accuracy": max(history.get("val_accuracy", [measured["val_accuracy"]])),
         "best_epoch": 1 + int(np.argmin(val_losses)) if val_losses else None,
         "fit_train_accuracy": history["accuracy"][-1],
-        "test_accuracy": _accuracy(model, splits.x_test, splits.y_test, train),
         "epochs_run": fitted["epochs_run"],
         "seconds": fitted["seconds"],
         "seconds_per_epoch": fitted["seconds_per_epoch"],
@@ -101,6 +88,53 @@ def _fit_and_measure(model, splits, train, reporter, series="train"):
         "n_val": int(len(splits.x_val)),
         "learning_rate": train.learning_rate,
     }
+
+
+def _measure(model, splits, train):
+    """Train, validation and test readings of the model's current weights, in inference mode.
+
+    Returns:
+        dict: train_accuracy, val_accuracy, `gap` (train minus validation),
+        `val_confidence` (the mean top-class probability on validation
+        images), `val_cross_entropy` (their plain cross-entropy) and
+        test_accuracy.
+    """
+    train_accuracy = _accuracy(model, splits.x_train, splits.y_train, train)
+    val_accuracy, confidence, cross_entropy = _readings(model, splits.x_val, splits.y_val)
+    return {
+        "train_accuracy": train_accuracy,
+        "val_accuracy": val_accuracy,
+        "gap": train_accuracy - val_accuracy,
+        "val_confidence": confidence,
+        "val_cross_entropy": cross_entropy,
+        "test_accuracy": _accuracy(model, splits.x_test, splits.y_test, train),
+    }
+
+
+class _StoppingRule(keras.callbacks.Callback):
+    """Early stopping's rule, watched but not obeyed: when it would stop, and the weights it would restore.
+
+    Keras's `EarlyStopping` ends the fit, which leaves nothing to compare
+    with. This callback lets the fit go on and remembers the epoch where
+    the rule fired (`patience` epochs without a lower validation loss) and
+    the best epoch's weights at that moment, so one run gives both the
+    early-stopped model and the same model trained on.
+    """
+
+    def __init__(self, patience):
+        super().__init__()
+        self.patience = patience
+        self.best_loss, self.best_epoch, self.best_weights, self.stopped_epoch = math.inf, None, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.stopped_epoch is not None:
+            return
+        loss = (logs or {}).get("val_loss", math.inf)
+        if loss < self.best_loss:
+            # At epoch end, on the training thread: safe on JAX too.
+            self.best_loss, self.best_epoch, self.best_weights = loss, epoch + 1, self.model.get_weights()
+        elif epoch + 1 - self.best_epoch >= self.patience:
+            self.stopped_epoch = epoch + 1
 
 
 # ## The ladder's steps
@@ -116,10 +150,33 @@ def train_step(config, reporter):
     splits = _load(config, spec, train)
     reporter.progress(0.0, "building the model")
     model = _build(config, spec)
+    if config.step == "early_stopping":
+        return _early_stopping(model, splits, train, config.patience, reporter)
     result = _fit_and_measure(model, splits, train, reporter)
     if config.step == "l2_small":
         training.save_weights_artifact(model, reporter, WEIGHTS_ARTIFACT)
     return result
+
+
+def _early_stopping(model, splits, train, patience, reporter):
+    """Early stopping against the same run trained on to its last epoch.
+
+    The fit runs all its epochs while `_StoppingRule` notes where early
+    stopping would have stopped. The final weights are measured as
+    `trained_on` (the control: the same run, the same batches, only not
+    stopped); then the best epoch's weights are restored and measured as the
+    step's own readings. `stopped_epoch` is None when the rule never fired
+    (validation loss was still falling): then both models are the same.
+    """
+    rule = _StoppingRule(patience)
+    result = _fit_and_measure(model, splits, train, reporter, callbacks=[rule])
+    trained_on = {key: result[key] for key in ("train_accuracy", "val_accuracy", "gap", "val_confidence",
+                                               "val_cross_entropy", "test_accuracy")}
+    if rule.stopped_epoch is not None:
+        reporter.progress(1.0, f"measuring the weights of epoch {rule.best_epoch}, which early stopping keeps")
+        model.set_weights(rule.best_weights)
+        result.update(_measure(model, splits, train))
+    return {**result, "best_epoch": rule.best_epoch, "stopped_epoch": rule.stopped_epoch, "trained_on": trained_on}
 
 
 def _stored_l2_small(config, reporter):

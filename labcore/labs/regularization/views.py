@@ -19,7 +19,7 @@ from labcore.answers import Answer
 from labcore.labs.regularization.config import STEPS
 from labcore.labs.regularization.recipe import smoothed, sweep_points
 
-__all__ = ["UNDERFIT_POINTS", "answers", "ladder_chart", "reference_text", "ladder_table", "lr_range_chart", "measured_text", "summary_text"]
+__all__ = ["UNDERFIT_POINTS", "answers", "control_row", "ladder_chart", "reference_text", "ladder_table", "lr_range_chart", "measured_text", "summary_text"]
 
 
 # ## What a run measured, in words
@@ -73,12 +73,24 @@ def measured_text(step, result):
                           f"{p['parameters']:,} parameters, {p['seconds per epoch']:.1f} s/epoch"
                           for p in sweep_points(result)) or "still training…"
     measured = summary_text(result) or "still training…"
-    if step == "early_stopping" and result.get("best_epoch"):
-        measured += f" · the weights of epoch {result['best_epoch']} (lowest validation loss) restored"
+    if step == "early_stopping" and "trained_on" in result:
+        measured += " · " + _stopping_text(result)
     if step == "overfit_batch" and "passed" in result:
         measured += (f" on {result['n_images']} images: " +
                      ("passed." if result["passed"] else "did NOT reach 99%, look for a bug."))
     return measured
+
+
+def _stopping_text(result):
+    """Where early stopping stopped, and what the same run trained on measured."""
+    on = result["trained_on"]
+    if result.get("stopped_epoch") is None:
+        return (f"validation loss was still falling at epoch {result['epochs_run']}: the rule never fired, "
+                "so early stopping kept the final weights")
+    return (f"the rule fired at epoch {result['stopped_epoch']} and restored epoch {result['best_epoch']} "
+            f"(lowest validation loss); trained on to epoch {result['epochs_run']}, the same run reached "
+            f"train {100 * on['train_accuracy']:.1f}% · validation {100 * on['val_accuracy']:.1f}% · "
+            f"gap {100 * on['gap']:.1f} points")
 
 
 # ## Charts only this lab draws
@@ -108,7 +120,7 @@ def ladder_table(rows):
     by_step = {row["step"]: row for row in rows}
     table = []
     for row in rows:
-        control = by_step.get(STEPS[row["step"]].control)
+        control = control_row(row, by_step)
         shown = {key: _spread_text(row[key]) for key in ("train_accuracy", "val_accuracy", "gap", "test_accuracy")}
         # A seed draws the same subset, weights and batches for a step and its
         # control, so the two are compared seed by seed where seeds match.
@@ -133,6 +145,27 @@ def ladder_table(rows):
             "expected": row["expected"],
         })
     return table
+
+
+def control_row(row, by_step):
+    """The row a step is compared with: its control step's, or for early stopping the same runs trained on.
+
+    Args:
+        row: dict, a ladder row.
+        by_step: dict step -> ladder row.
+
+    Returns:
+        dict shaped like a ladder row (label, seed_values, the readings), or
+        None when the control has not run.
+    """
+    trained_on = row.get("trained_on") or []
+    if trained_on and all(trained_on):
+        return {"step": row["step"], "label": f"the same run, trained on to epoch {row['epochs']}",
+                "possessive": f"the same run's, trained on to epoch {row['epochs']}",
+                "seed_values": row["seed_values"],
+                **{key: [readings.get(key) for readings in trained_on]
+                   for key in ("train_accuracy", "val_accuracy", "gap", "test_accuracy", "val_confidence")}}
+    return by_step.get(STEPS[row["step"]].control)
 
 
 def _by_seed(row, key):
@@ -161,11 +194,15 @@ def _reading(row, control, changes):
                 "its small gap is not a success.")
     if gap is None or gap.beyond_noise is None:
         return f"One seed on a side: run more seeds to tell this from {control['label']}."
+    theirs = control.get("possessive") or f"{control['label']}'s"
     if not gap.beyond_noise:
-        said = f"The gap is within the seed noise of {control['label']}'s: no effect shown at this setting."
+        said = f"The gap is within the seed noise of {theirs}: no effect shown at this setting."
     else:
-        said = (f"The gap is {'narrower' if gap.delta < 0 else 'wider'} than {control['label']}'s, "
-                "beyond the seed noise.")
+        said = f"The gap is {'narrower' if gap.delta < 0 else 'wider'} than {theirs}, beyond the seed noise."
+        if gap.delta < 0 and train and train.beyond_noise and train.delta < 0 and val and not val.beyond_noise:
+            # What the original promised (validation up) is a different claim from a narrower gap.
+            said += (f" It closed from above: train accuracy fell {100 * -train.delta:.1f} points, while "
+                     f"validation moved {100 * val.delta:+.1f} points, within the noise.")
     confidence = changes.get("val_confidence")
     if confidence and confidence.beyond_noise and confidence.delta < 0:
         said += (f" It is less sure of itself on validation images: {100 * -confidence.delta:.1f} points "
@@ -187,8 +224,7 @@ def answers(rows, sweeps):
     by_step = {row["step"]: row for row in rows}
     baseline = by_step.get("baseline")
     questions = []
-    closed = [row for row in rows if row["step"] != "baseline" and STEPS[row["step"]].control
-              and by_step.get(STEPS[row["step"]].control) is not None]
+    closed = [row for row in rows if row["step"] != "baseline" and control_row(row, by_step) is not None]
     if baseline is None or not closed:
         generalise = "Run the baseline and at least one regularization step, over seeds, to answer."
     else:

@@ -147,11 +147,15 @@ class Config(Record):
         trial: int, its trial number in that study (-1 outside a study).
         rung: int, 0 for a trial at the study's fidelity, 1 for one promoted
             to a higher fidelity (successive halving's next rung).
-        parent_run: int or None, the rung-0 run a promoted trial comes from.
+        parent_run: int or None, the rung-0 run a promoted or mutated trial
+            comes from.
         inherit: bool, a promoted trial starts from its parent's trained
             weights (weight inheritance) and trains only the epochs the
-            parent did not.
-        inherited_epochs: int, the parent's epochs, when inheriting.
+            parent did not; a mutated trial starts from them in every layer
+            that still matches by name and shape.
+        inherited_epochs: int, the parent's epochs, when a promoted trial inherits.
+        mutation: str, for a mutated trial (rung 0 with a parent_run) the
+            dimension that moved; "" otherwise.
     """
 
     member: Member = Member()
@@ -167,6 +171,7 @@ class Config(Record):
     parent_run: int | None = None
     inherit: bool = False
     inherited_epochs: int = 0
+    mutation: str = ""
 
 
 # A promoted trial trains this many times the study's epochs.

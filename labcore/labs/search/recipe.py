@@ -206,17 +206,29 @@ def run_config(config):
     )
 
 
-def _promotion_problems(config):
-    """What is wrong with a trial's rung, parent and inheritance."""
+def _lineage_problems(config):
+    """What is wrong with a trial's rung, parent, inheritance and mutation."""
     if config.rung not in (0, 1):
         return [describe("rung", "0 (the study's fidelity) or 1 (promoted)", config.rung)]
-    if config.rung == 0:
-        return [] if config.parent_run is None and not config.inherit else [
-            "parent_run and inherit are for promoted trials (rung 1) only."]
+    if config.mutation and config.mutation not in DIMENSIONS:
+        return [describe("mutation", f"one of {', '.join(DIMENSIONS)} (the dimension that moved), or ''",
+                         config.mutation)]
+    if config.rung == 1 and config.mutation:
+        return ["mutation is for trials at the study's fidelity (rung 0); a promoted trial keeps its member."]
+    if config.parent_run is None:
+        if config.rung == 1 or config.mutation or config.inherit:
+            return [describe("parent_run", "the id of the trial's parent run (promoted or mutated trials, "
+                                           "and inherit, need one)", None)]
+        return []
     if not isinstance(config.parent_run, int) or config.parent_run < 1:
-        return [describe("parent_run", "the id of the rung-0 run the trial was promoted from",
+        return [describe("parent_run", "the id of the rung-0 run the trial was promoted or mutated from",
                          config.parent_run)]
-    if config.inherit and not 1 <= config.inherited_epochs < config.epochs:
+    if config.rung == 0 and not config.mutation:
+        return ["parent_run at rung 0 is for a mutated trial: name the dimension that moved (mutation)."]
+    if config.rung == 0 and config.inherited_epochs:
+        return [describe("inherited_epochs", "0 for a mutated trial (it trains all its epochs)",
+                         config.inherited_epochs)]
+    if config.rung == 1 and config.inherit and not 1 <= config.inherited_epochs < config.epochs:
         return [describe("inherited_epochs", f"at least 1 and below epochs ({config.epochs}) when inheriting",
                          config.inherited_epochs)]
     return []
@@ -238,7 +250,7 @@ def problems(config):
         found += info.value.problems(f"member.{name}", getattr(parsed.member, name))
     if parsed.dataset not in data.DATASETS:
         found.append(describe("dataset", f"one of {', '.join(map(repr, data.DATASETS))}", parsed.dataset))
-    found += _promotion_problems(parsed)
+    found += _lineage_problems(parsed)
     if found:
         return found
     return trainconfig.problems_for_run(run_config(parsed).to_dict())

@@ -18,8 +18,8 @@ import optuna
 from labcore.errors import ConfigError
 from labcore.labs.search.config import DIMENSIONS
 
-__all__ = ["OBJECTIVES", "STRATEGIES", "grid_problems", "importances", "open_study", "pareto_front", "round_of",
-           "suggest", "sync", "tell", "trial_rows"]
+__all__ = ["OBJECTIVES", "STRATEGIES", "ask_for", "grid_problems", "importances", "open_study", "pareto_front",
+           "round_of", "suggest", "sync", "tell", "trial_rows"]
 
 STRATEGIES = ("grid", "random", "tpe", "evolution")
 # (name, direction): what a finished trial tells the study.
@@ -130,12 +130,40 @@ def round_of(study, space, n_trials):
     Returns:
         list of (trial number, choice dict).
     """
-    rounds = [trial.user_attrs.get("round", 0) for trial in study.get_trials(deepcopy=False)]
-    number = max(rounds, default=0) + 1
+    number = _next_round(study)
     asked = []
     for _ in range(n_trials):
         trial = study.ask()
         trial.set_user_attr("round", number)
+        asked.append((trial.number, suggest(trial, space)))
+    return asked
+
+
+def _next_round(study):
+    return max((trial.user_attrs.get("round", 0) for trial in study.get_trials(deepcopy=False)), default=0) + 1
+
+
+def ask_for(study, space, children):
+    """Ask the study for members the learner chose (mutated children), as the next round.
+
+    Each is enqueued, so the study records it as one of its trials and its
+    sampler learns from it like any other.
+
+    Args:
+        study: optuna.Study.
+        space: Space; every child must lie in it (`mutate.fits`).
+        children: list of (choice dict, attributes dict) such as
+            {"mutation_of": 3, "mutation": "n_blocks"}.
+
+    Returns:
+        list of (trial number, choice dict).
+    """
+    number = _next_round(study)
+    asked = []
+    for choice, attributes in children:
+        study.enqueue_trial({name: choice[name] for name in DIMENSIONS if getattr(space, name).mode != "fixed"},
+                            user_attrs={**attributes, "round": number})
+        trial = study.ask()
         asked.append((trial.number, suggest(trial, space)))
     return asked
 
