@@ -1,38 +1,23 @@
 """The AutoEncoder lab page: its live bottleneck widgets, and a real tiny run's results drawn from the store."""
 
-import subprocess
-import time
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labcore import jobs, supervisor
+from labcore import jobs
 from labcore.labs.autoencoder import views
 from labcore.labs.autoencoder.config import PRESETS
-from labcore.store import TERMINAL_STATUSES, Store
-from tests.support import finish_run
+from labcore.store import Store
+from tests.support import LAB_OWNER, finish_run, tiny_lab_run
 
 PAGE = "app_pages/lab_autoencoder.py"
-OWNER = "autoencoder-page-test"
+OWNER = LAB_OWNER
 
 
 @pytest.fixture(scope="module")
 def tiny_run():
-    """A tiny run queued as the page would queue it, run by the real worker process."""
-    store = Store()  # under the LABCORE_HOME conftest.py set for this pytest process
-    run_id = jobs.submit(store, "autoencoder", PRESETS["tiny"].to_dict(), owner=OWNER,
-                         title="AutoEncoder · tiny (page test)")
-    # If an app's supervisor in this process claims the run first, this
-    # worker exits at once and the supervisor's worker runs it: wait for the
-    # run, not for the process. Generous: tiny takes seconds, on a busy CPU more.
-    subprocess.run(supervisor.worker_command(store, run_id), env=supervisor.worker_env(store), timeout=300,
-                   check=False, capture_output=True)
-    deadline = time.monotonic() + 300
-    while store.get_run(run_id).status not in TERMINAL_STATUSES and time.monotonic() < deadline:
-        time.sleep(0.5)
-    run = store.get_run(run_id)
-    assert run.status == "done", run.error
-    return run
+    """The tiny preset's run, trained once this session (`tests.support.tiny_lab_run`) and read from the store."""
+    run_id, _, _ = tiny_lab_run("autoencoder", PRESETS["tiny"])
+    return Store().get_run(run_id)
 
 
 def open_page(owner):

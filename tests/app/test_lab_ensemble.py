@@ -1,35 +1,29 @@
 """The Ensemble page draws a stored run: members, vote strip, agreement matrix, variants.
 
-The run is real: the tiny preset, started through the CLI, trained by the
-worker in its own process, in this pytest process's store (LABCORE_HOME,
-set by tests/conftest.py). CLI runs belong to the owner "cli", so the page
-is opened as that owner.
+The run is real: the tiny preset with bagging, trained once this test
+session (`tests.support.tiny_lab_run`, shared with the unit tests) and
+stored in this pytest process's store (LABCORE_HOME, set by
+tests/conftest.py) as a finished run of `LAB_OWNER`, so the page is opened
+as that owner.
 """
 
+import dataclasses
 import json
-import os
-import pathlib
-import subprocess
-import sys
 
 import pytest
 
 from apptest import open_page, problems_on
+from labcore.labs.ensemble.config import PRESETS
+from tests.support import LAB_OWNER, tiny_lab_run
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGE = "app_pages/lab_ensemble.py"
 
 
 @pytest.fixture(scope="module")
 def tiny_run():
-    """Run the tiny preset through the CLI and worker; its printed result."""
-    finished = subprocess.run(
-        [sys.executable, "-m", "labcore", "run", "ensemble", "--preset", "tiny"],
-        cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True,
-        timeout=240,  # seconds of training, plus TF's import in the worker on a loaded CPU
-    )
-    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
-    return json.loads(finished.stdout[finished.stdout.index("\n{") + 1:])
+    """The tiny preset with bagging, trained once this session (`tests.support.tiny_lab_run`): its result."""
+    _, _, returned = tiny_lab_run("ensemble", dataclasses.replace(PRESETS["tiny"], bagging=True))
+    return returned
 
 
 def _strip_captions(at):
@@ -42,7 +36,7 @@ def _chart_titles(at):
 
 
 def test_page_shows_the_stored_members_votes_and_agreement(tiny_run):
-    at = open_page(PAGE, owner="cli")
+    at = open_page(PAGE, owner=LAB_OWNER)
     assert not problems_on(at)
     metrics = {m.label: m.value for m in at.metric}
     for member in tiny_run["members"]:
@@ -59,7 +53,7 @@ def test_page_shows_the_stored_members_votes_and_agreement(tiny_run):
 
 
 def test_filter_keeps_only_images_the_ensemble_got_wrong(tiny_run):
-    at = open_page(PAGE, owner="cli")
+    at = open_page(PAGE, owner=LAB_OWNER)
     at.radio(key="ensemble_filter").set_value("wrong").run()
     assert not problems_on(at)
     captions = _strip_captions(at)
@@ -67,7 +61,7 @@ def test_filter_keeps_only_images_the_ensemble_got_wrong(tiny_run):
 
 
 def test_heads_variant_and_hard_rule_redraw_from_the_stored_predictions(tiny_run):
-    at = open_page(PAGE, owner="cli")
+    at = open_page(PAGE, owner=LAB_OWNER)
     at.radio(key="ensemble_variant").set_value("heads").run()
     at.radio(key="ensemble_rule").set_value("hard").run()
     assert not problems_on(at)
@@ -79,7 +73,7 @@ def test_heads_variant_and_hard_rule_redraw_from_the_stored_predictions(tiny_run
 def test_the_gain_is_judged_against_the_test_sets_noise_and_answers_the_labs_questions(tiny_run):
     from labcore.labs.ensemble import views
 
-    at = open_page(PAGE, owner="cli")
+    at = open_page(PAGE, owner=LAB_OWNER)
     markdown = [m.value for m in at.markdown]
     soft = tiny_run["votes"]["rules"]["soft"]
     assert views.gain_verdict(soft) in markdown

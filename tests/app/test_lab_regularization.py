@@ -2,11 +2,6 @@
 
 import dataclasses
 import json
-import os
-import pathlib
-import re
-import subprocess
-import sys
 
 import pytest
 from apptest import open_page, problems_on
@@ -14,24 +9,15 @@ from apptest import open_page, problems_on
 from labcore import seeds
 from labcore.labs.regularization.config import PRESETS, STEPS
 from labcore.store import Store
-from tests.support import finish_run
+from tests.support import finish_run, tiny_cli_run
 
 PAGE = "app_pages/lab_regularization.py"
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def tiny_baseline():
-    """The tiny baseline, run through the CLI and its worker exactly as an instructor would."""
-    finished = subprocess.run(
-        [sys.executable, "-m", "labcore", "run", "regularization", "--step", "baseline", "--preset", "tiny"],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
-        # A tiny run takes seconds; on a busy CPU the worker's TensorFlow import alone can take 10.
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
-    run_id = int(re.search(r"run #(\d+) queued", finished.stdout).group(1))
-    run = Store().get_run(run_id)  # under the LABCORE_HOME conftest.py set for this pytest process
+    """The tiny baseline, run through the CLI and its worker exactly as an instructor would (once a session)."""
+    run = tiny_cli_run("regularization", "--step", "baseline", "--preset", "tiny")
     assert run.status == "done" and run.owner == "cli"
     return run
 

@@ -18,6 +18,7 @@ from labcore.errors import ConfigError
 from labcore.labs.autoencoder import config as lab_config
 from labcore.labs.autoencoder import recipe, runner, views
 from labcore.reporting import Cancelled
+from tests.support import RecordingReporter, tiny_lab_run
 
 TINY = lab_config.PRESETS["tiny"]
 
@@ -153,43 +154,10 @@ def test_histogram_counts_every_value_once():
 # -- the tiny recipe, run in-process -----------------------------------------------
 
 
-class RecordingReporter:
-    """Records every call a runner makes; optionally cancels after some checks."""
-
-    def __init__(self, cancel_after=None):
-        self.cancel_after = cancel_after
-        self.checks = 0
-        self.progress_calls, self.epochs, self.artifacts, self.results = [], [], [], {}
-
-    def progress(self, fraction, text=""):
-        self.progress_calls.append((fraction, text))
-
-    def epoch(self, series, epoch, metrics):
-        self.epochs.append((series, epoch, metrics))
-
-    def artifact(self, name, value):
-        self.artifacts.append((name, value))
-        return name
-
-    def result(self, values):
-        self.results.update(values)
-
-    def cancelled(self):
-        self.checks += 1
-        return self.cancel_after is not None and self.checks > self.cancel_after
-
-    def last_artifact(self, name):
-        return [value for stored, value in self.artifacts if stored == name][-1]
-
-    def series(self, name):
-        return [metrics for series, _, metrics in self.epochs if series == name]
-
-
 @pytest.fixture(scope="module")
 def tiny_run():
-    """The tiny preset, run for real (a few seconds)."""
-    reporter = RecordingReporter()
-    returned = runner.run(TINY, reporter)
+    """The tiny preset, run for real once this session (a few seconds; the page tests read the same run)."""
+    _, reporter, returned = tiny_lab_run("autoencoder", TINY)
     return reporter, returned
 
 

@@ -15,6 +15,7 @@ from labcore.errors import ConfigError
 from labcore.labs.ensemble import config as lab_config
 from labcore.labs.ensemble import recipe, views
 from labcore.reporting import Cancelled
+from tests.support import RecordingReporter, tiny_lab_run
 
 TINY = lab_config.PRESETS["tiny"]
 
@@ -295,51 +296,28 @@ def test_stacking_copies_the_trunk_and_every_head_by_name_and_trains_only_the_co
                               heads.get_layer("head2_dense").get_weights()[0])
 
 
-class RecordingReporter:
-    """Keeps what a run reports; cancels when told to."""
-
-    def __init__(self, cancel=False):
-        self.cancel = cancel
-        self.epochs, self.artifacts, self.results = [], {}, {}
-
-    def progress(self, fraction, text=""):
-        assert 0.0 <= fraction <= 1.0
-
-    def epoch(self, series, epoch, metrics):
-        self.epochs.append((series, epoch))
-
-    def artifact(self, name, value):
-        self.artifacts[name] = value
-        return name
-
-    def result(self, values):
-        self.results.update(values)
-
-    def cancelled(self):
-        return self.cancel
-
-
 @pytest.fixture(scope="module")
 def tiny_run():
-    reporter = RecordingReporter()
+    """The tiny preset with bagging, run for real once this session (the page tests read the same run)."""
     config = dataclasses.replace(TINY, bagging=True)
-    return config, reporter, runner.run(config, reporter)
+    _, reporter, returned = tiny_lab_run("ensemble", config)
+    return config, reporter, returned
 
 
 def test_tiny_recipe_stores_every_members_test_predictions(tiny_run):
     config, reporter, result = tiny_run
-    labels = reporter.artifacts["test_labels"]
-    members = reporter.artifacts["member_probabilities"]
+    labels = reporter.last_artifact("test_labels")
+    members = reporter.last_artifact("member_probabilities")
     assert members.shape == (config.n_members, len(labels), 10) and members.dtype == np.float16
     np.testing.assert_allclose(members.astype(np.float32).sum(axis=2), 1.0, atol=1e-2)
-    assert reporter.artifacts["head_probabilities"].shape == (config.n_heads, len(labels), 10)
-    assert {series for series, _ in reporter.epochs} == {"member 1", "member 2", "heads", "stacking"}
+    assert reporter.last_artifact("head_probabilities").shape == (config.n_heads, len(labels), 10)
+    assert {series for series, _, _ in reporter.epochs} == {"member 1", "member 2", "heads", "stacking"}
 
 
 def test_tiny_recipe_reports_an_ensemble_result_computed_from_the_stored_predictions(tiny_run):
     config, reporter, result = tiny_run
-    labels = reporter.artifacts["test_labels"]
-    members = reporter.artifacts["member_probabilities"]
+    labels = reporter.last_artifact("test_labels")
+    members = reporter.last_artifact("member_probabilities")
     assert result["votes"]["rules"]["soft"]["accuracy"] == recipe.accuracy(
         recipe.vote(members, "soft"), labels)
     assert [m["test_accuracy"] for m in result["members"]] == result["votes"]["members"]
@@ -358,7 +336,7 @@ def test_tiny_recipe_reports_an_ensemble_result_computed_from_the_stored_predict
 
 def test_a_cancelled_run_stops_before_training():
     with pytest.raises(Cancelled):
-        runner.run(TINY, RecordingReporter(cancel=True))
+        runner.run(TINY, RecordingReporter(cancel_after=0))
 
 
 def test_mcnemar_calls_a_gain_real_only_when_fixes_outnumber_breaks_beyond_chance():

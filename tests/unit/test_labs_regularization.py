@@ -15,33 +15,9 @@ from labcore.labs.regularization import recipe, runner, views
 from labcore.labs.regularization.config import LADDER_DECAYS, PRESETS, STEPS, WEIGHTS_ARTIFACT, Config
 from labcore.reporting import StoreReporter
 from labcore.store import Store
+from tests.support import RecordingReporter, tiny_cli_run
 
 TINY = PRESETS["tiny"]
-
-
-class FakeReporter:
-    """Records what a runner reports; never cancelled, has no store."""
-
-    def __init__(self):
-        self.epochs = []
-        self.results = {}
-        self.artifacts = {}
-
-    def progress(self, fraction, text=""):
-        assert 0.0 <= fraction <= 1.0
-
-    def epoch(self, series, epoch, metrics):
-        self.epochs.append((series, epoch, metrics))
-
-    def artifact(self, name, value):
-        self.artifacts[name] = value
-        return name
-
-    def result(self, values):
-        self.results.update(values)
-
-    def cancelled(self):
-        return False
 
 
 def step(name, preset=TINY, **changes):
@@ -353,26 +329,27 @@ def test_the_range_test_suggests_a_tenth_of_the_rate_of_lowest_smoothed_loss():
 
 
 def test_the_tiny_baseline_overfits_measurably_and_reports_every_epoch():
-    reporter = FakeReporter()
-    result = runner.run(step("baseline"), reporter)
+    # The CLI's run (its worker stores what the runner reports and returns), shared with the page tests.
+    run = tiny_cli_run("regularization", "--step", "baseline", "--preset", "tiny")
+    result = run.result
     assert result["train_accuracy"] - result["val_accuracy"] > 0.1
     assert result["gap"] == pytest.approx(result["train_accuracy"] - result["val_accuracy"])
-    assert [epoch for series, epoch, _ in reporter.epochs if series == "train"] == list(range(1, TINY.epochs + 1))
-    for _, _, metrics in reporter.epochs:
-        assert {"accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"} <= set(metrics)
-    assert reporter.results == {}  # the worker stores the returned result, once
+    rows = [row for row in Store().metrics(run.id) if row.series == "train"]
+    assert [row.epoch for row in rows] == list(range(1, TINY.epochs + 1))
+    for row in rows:
+        assert {"accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"} <= set(row.values)
     assert result["step"] == "baseline" and result["dataset"] == TINY.dataset
     assert result["params"] == spec.count_params(recipe.model_spec(step("baseline")))
 
 
 def test_the_small_batch_check_memorises_its_100_images():
-    result = runner.run(step("overfit_batch"), FakeReporter())
+    result = runner.run(step("overfit_batch"), RecordingReporter())
     assert result["n_images"] == 100
     assert result["train_accuracy"] >= 0.99 and result["passed"]
 
 
 def test_the_range_test_reports_a_loss_per_rate_and_suggests_a_rate_inside_the_sweep():
-    reporter = FakeReporter()
+    reporter = RecordingReporter()
     result = runner.run(step("lr_range"), reporter)
     rows = [metrics for series, _, metrics in reporter.epochs if series == "lr_range"]
     assert len(rows) == result["steps_run"] >= 10
@@ -383,7 +360,7 @@ def test_the_range_test_reports_a_loss_per_rate_and_suggests_a_rate_inside_the_s
 
 def test_early_stopping_keeps_its_best_epoch_and_measures_the_same_run_trained_on():
     # A high rate and patience 1 make the validation loss turn up within 8 epochs.
-    reporter = FakeReporter()
+    reporter = RecordingReporter()
     config = step("early_stopping", learning_rate=1e-2, patience=1, early_stopping_epochs=8)
     result = runner.run(config, reporter)
     val_losses = [metrics["val_loss"] for series, _, metrics in reporter.epochs if series == "train"]
