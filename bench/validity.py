@@ -12,6 +12,7 @@ Results go to `docs/VALIDITY.md`, one dated section per lab and preset.
     python -m bench.validity --labs regularization --preset quick --seeds 3
     python -m bench.validity --labs autoencoder ensemble --preset quick --seeds 3
     python -m bench.validity --labs search --preset quick --seeds 3 --budget 4
+    python -m bench.validity --labs search_fidelity --preset quick --seeds 3 --budget 6
 
 On this 2-core CPU the quick presets take about 6 min (autoencoder), 20 min
 (ensemble) and 35 min (the regularization ladder) at 3 seeds.
@@ -27,7 +28,7 @@ from pathlib import Path
 from bench import _report
 from labcore import jobs, seeds, supervisor
 from labcore.labs import LABS
-from labcore.labs.search import compare, driver
+from labcore.labs.search import compare, driver, fidelity
 from labcore.labs.search.config import Space
 from labcore.store import Store
 
@@ -37,6 +38,10 @@ MODULE = "bench.validity"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUT = REPO_ROOT / "docs" / "VALIDITY.md"
 OWNER = "validity"
+
+
+# Measurements that are not a lab of their own.
+TITLES = {"search_fidelity": "Guided search: lower fidelity, extrapolation and inheritance"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +130,18 @@ CLAIMS = {
     "search": [
         Claim("Guided search finds a better model than blind search at the same budget", "guided",
               _key("best_val_accuracy"), +1, control="blind"),
+    ],
+    # What lower fidelity, extrapolation and inheritance each save and cost: one round, its best promoted
+    # twice (inheriting weights, from scratch), per seed. "From scratch" is the truth the others are read against.
+    "search_fidelity": [
+        Claim("Low fidelity ranks the promoted trials: Spearman's rho above 0", "run", _key("rho_cheap"), +1,
+              threshold=0.0, reading_unit="", unit="", scale=1.0),
+        Claim("Learning-curve extrapolation misses the promoted accuracy by less than the cheap reading does",
+              "run", _key("extrapolation_error"), -1, control_metric=_key("cheap_error"), reading_unit=" points"),
+        Claim("Weight inheritance makes a promoted trial faster", "run", _key("inheritance_speed_up"), +1,
+              threshold=1.0, reading_unit="x", unit="x", scale=1.0, ratio=True),
+        Claim("Weight inheritance costs no accuracy at the promoted rung", "run", _key("inherited_accuracy"), 0,
+              control_metric=_key("fresh_accuracy")),
     ],
     "autoencoder": [
         Claim("Reconstructions are recognisable: PSNR at least 22 dB", "run",
@@ -217,6 +234,46 @@ def _measure_search(store, preset, n_seeds, dataset, timeout_s, budget):
     return results, [run.finished_at - run.started_at for run in ended if run.started_at and run.finished_at]
 
 
+def _measure_fidelity(store, preset, n_seeds, dataset, timeout_s, budget, first_seed):
+    """Per seed: a round of `budget` trials, its best half promoted inheriting and from scratch, read as claims."""
+    config = LABS["search"].part("config").PRESETS[preset]
+    results, seconds = {}, []
+    for seed in range(first_seed, first_seed + n_seeds):
+        seeded = dataclasses.replace(config, seed=seed, **({"dataset": dataset} if dataset else {}))
+        ended = driver.run_promotion(store, seeded, f"fidelity-s{seed}", Space(), budget, max(3, budget // 2),
+                                     "random", store.root / "search" / "validity.journal", OWNER, timeout_s,
+                                     on_run=lambda run: print(f"search trial {run.config['trial']} rung "
+                                                              f"{run.config['rung']}: {run.status}", flush=True))
+        seconds += [run.finished_at - run.started_at for run in ended if run.started_at and run.finished_at]
+        curves = {run.id: [row.values["val_accuracy"] for row in store.metrics(run.id)
+                           if row.series == "train" and "val_accuracy" in row.values] for run in ended}
+        results[seed] = promotion_readings(fidelity.promotion_rows(ended, curves))
+    return {"run": results}, seconds
+
+
+def promotion_readings(rows):
+    """One seed's promotion rows as the fidelity claims' readings (from scratch is the truth)."""
+    fresh = {row["trial"]: row for row in rows if not row["inherit"] and row["promoted"] is not None}
+    inherited = {row["trial"]: row for row in rows if row["inherit"] and row["promoted"] is not None}
+    both = sorted(set(fresh) & set(inherited))
+    truth = [fresh[trial]["promoted"] for trial in both]
+
+    def mean(values):
+        return sum(values) / len(values) if values else None
+
+    # A curve of one epoch cannot be extrapolated (tiny preset): those trials have no prediction.
+    predicted = [trial for trial in both if fresh[trial]["predicted"] is not None]
+    return {
+        "rho_cheap": fidelity.rank_agreement([fresh[trial]["cheap"] for trial in both], truth),
+        "extrapolation_error": mean([abs(fresh[trial]["predicted"] - fresh[trial]["promoted"]) for trial in predicted]),
+        "cheap_error": mean([abs(fresh[trial]["cheap"] - fresh[trial]["promoted"]) for trial in predicted]),
+        "inheritance_speed_up": (mean([fresh[trial]["promoted_seconds"] for trial in both])
+                                 / mean([inherited[trial]["promoted_seconds"] for trial in both])),
+        "inherited_accuracy": mean([inherited[trial]["promoted"] for trial in both]),
+        "fresh_accuracy": mean(truth),
+    }
+
+
 def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4, first_seed=0):
     """Run every variant over seeds; return {variant: {seed: result}} and the seconds per run.
 
@@ -228,6 +285,8 @@ def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4, first
     store = Store(Path(tempfile.mkdtemp(prefix="labcore-validity-")) / "labcore.db")
     if lab == "search":
         return _measure_search(store, preset, n_seeds, dataset, timeout_s, budget)
+    if lab == "search_fidelity":
+        return _measure_fidelity(store, preset, n_seeds, dataset, timeout_s, budget, first_seed)
     results, seconds = {}, []
     for seed in range(first_seed, first_seed + n_seeds):
         for name, config in variants(lab, preset, only).items():
@@ -298,7 +357,8 @@ def rows_for(lab, results):
     rows = []
     for claim in CLAIMS[lab]:
         done = results.get(claim.variant, {})
-        readings = {seed: claim.metric(result) for seed, result in done.items()}
+        # A reading a seed could not give (a rank order of tied trials) is left out, not counted as 0.
+        readings = {seed: value for seed, result in done.items() if (value := claim.metric(result)) is not None}
         if not readings or (claim.control and not results.get(claim.control)):
             rows.append([claim.text, "no finished runs", "", "", "", "", "no"])
             continue
@@ -342,7 +402,7 @@ def main(argv=None):
         rows = [row for row in rows_for(lab, results) if row[1] != "no finished runs" or not args.variants]
         holding = sum(1 for row in rows if row[-1] == "yes")
         _report.report(
-            f"{LABS[lab].title}, {args.preset} preset, {n_seeds} seeds"
+            f"{TITLES.get(lab) or LABS[lab].title}, {args.preset} preset, {n_seeds} seeds"
             + (f", {args.dataset}" if args.dataset else ""),
             ["claim", "measured (mean ± sd)", "against", "change", "direction holds", "beyond noise", "shown"],
             rows, module=MODULE, load_start=load_start, args=args,

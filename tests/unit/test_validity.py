@@ -1,5 +1,7 @@
 """bench.validity's verdicts: a claim holds only in its direction and beyond the seed noise."""
 
+import pytest
+
 from bench import validity
 
 
@@ -118,3 +120,21 @@ def test_a_speed_up_is_judged_as_a_factor_on_a_log_scale():
     slower = [{**run, "speed_up": value} for run, value in zip(runs, (0.5, 2.0, 1.1))]
     row = rows_by_claim("autoencoder", {"run": by_seed(*slower)})["The classifier trains faster per epoch on codes than on pixels"]
     assert row[3].endswith("within noise") and row[-1] == "no"
+
+
+def test_promotion_is_read_against_the_trials_promoted_from_scratch():
+    def row(trial, inherit, cheap, predicted, promoted, seconds):
+        return {"trial": trial, "inherit": inherit, "cheap": cheap, "predicted": predicted, "promoted": promoted,
+                "promoted_seconds": seconds}
+
+    rows = [row(0, False, 0.60, 0.70, 0.72, 30.0), row(0, True, 0.60, 0.70, 0.71, 20.0),
+            row(1, False, 0.70, 0.78, 0.80, 30.0), row(1, True, 0.70, 0.78, 0.79, 20.0),
+            row(2, False, 0.65, None, 0.75, 30.0), row(2, True, 0.65, None, 0.75, 20.0),
+            row(3, False, 0.50, 0.55, None, None)]  # not finished: left out
+    readings = validity.promotion_readings(rows)
+    assert readings["rho_cheap"] == 1.0  # 0.60 < 0.65 < 0.70 and 0.72 < 0.75 < 0.80
+    # Trial 2 has no extrapolation (a one-epoch curve): both errors skip it.
+    assert readings["extrapolation_error"] == pytest.approx(0.02)
+    assert readings["cheap_error"] == pytest.approx((0.12 + 0.10) / 2)
+    assert readings["inheritance_speed_up"] == pytest.approx(1.5)
+    assert readings["inherited_accuracy"] == pytest.approx(0.75) and readings["fresh_accuracy"] == pytest.approx((0.72 + 0.80 + 0.75) / 3)

@@ -7,11 +7,22 @@ ordinary runs in the store, and tells each arm's study how they ended.
 Keras-free: the workers import Keras, not this process.
 """
 
-from labcore import jobs, supervisor
-from labcore.labs.search import compare
-from labcore.labs.search import study as studies
+import dataclasses
 
-__all__ = ["run_comparison"]
+from labcore import jobs, supervisor
+from labcore.labs.search import compare, fidelity
+from labcore.labs.search import study as studies
+from labcore.labs.search.config import Config, Member
+
+__all__ = ["run_comparison", "run_promotion"]
+
+
+def _run(store, trial, title, owner, timeout_s, on_run):
+    run = supervisor.run_to_end(store, jobs.submit(store, "search", trial.to_dict(), owner=owner, title=title),
+                                timeout_s)
+    if on_run is not None:
+        on_run(run)
+    return run
 
 
 def run_comparison(store, config, name, space, n_seeds, budget, strategy, journal, owner, timeout_s=None,
@@ -43,10 +54,44 @@ def run_comparison(store, config, name, space, n_seeds, budget, strategy, journa
 
     ended = []
     for trial, title in compare.comparison_trials(config, name, space, n_seeds, ask):
-        run = supervisor.run_to_end(store, jobs.submit(store, "search", trial.to_dict(), owner=owner, title=title),
-                                    timeout_s)
-        studies.sync(opened[trial.study], [run])
-        ended.append(run)
-        if on_run is not None:
-            on_run(run)
+        ended.append(_run(store, trial, title, owner, timeout_s, on_run))
+        studies.sync(opened[trial.study], ended[-1:])
+    return ended
+
+
+def run_promotion(store, config, name, space, n_trials, k, strategy, journal, owner, timeout_s=None, on_run=None):
+    """One round of a study, then its best `k` trials promoted twice: inheriting weights, and from scratch.
+
+    What the page's promotion does, run here in worker processes so that a
+    bench can measure what lower fidelity, extrapolation and inheritance
+    each save and cost (`fidelity.promotion_rows`).
+
+    Args:
+        store: labcore.store.Store.
+        config: Config, the trials' fidelity and seed.
+        name: str, the study's name.
+        space: Space.
+        n_trials: int, trials in the round.
+        k: int, how many of the best are promoted.
+        strategy: str, one of `study.STRATEGIES`.
+        journal: str or Path, the study's journal file.
+        owner: str, the runs' owner.
+        timeout_s: float or None, the most seconds one trial may take.
+        on_run: callable(Run) or None, called as each trial ends.
+
+    Returns:
+        list of `labcore.store.Run`: the round's trials, then the promoted ones.
+    """
+    study = studies.open_study(journal, name, strategy, space, seed=config.seed)
+    ended = []
+    for number, choice in studies.round_of(study, space, n_trials):
+        trial = dataclasses.replace(config, member=Member(**choice), study=name, trial=number)
+        ended.append(_run(store, trial, f"Search · {name} · trial {number}", owner, timeout_s, on_run))
+        studies.sync(study, ended[-1:])
+    by_trial = {run.config["trial"]: run for run in ended if run.status == "done"}
+    for number in fidelity.best_trials(studies.trial_rows(study), k):
+        parent = by_trial[number]
+        for inherit in (True, False):
+            trial = fidelity.promoted(Config.from_dict(parent.config), parent.id, inherit)
+            ended.append(_run(store, trial, f"Search · {name} · trial {number} promoted", owner, timeout_s, on_run))
     return ended
