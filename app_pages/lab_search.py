@@ -183,7 +183,7 @@ if study is not None:
     # Drawn once a trial can be chosen, so that its default is the best one.
     chosen, keep, go = [], True, False
     if best_first:
-        a, b, c = st.columns([3, 2, 2], vertical_alignment="bottom")
+        a, b, c = st.columns([3, 3, 2], vertical_alignment="bottom")
         chosen = a.multiselect("trials to mutate (best first)", best_first, default=best_first[:1],
                                format_func=lambda number: f"trial {number}", key="search_mutate_parents")
         keep = b.toggle("start from the parent's weights", True, key="search_mutate_inherit",

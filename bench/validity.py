@@ -306,8 +306,8 @@ def stored(lab, paths, preset=None, dataset=None):
 
     Args:
         lab: str.
-        paths: list of store files (labcore.db); a later store's run of the
-            same variant and seed replaces an earlier one's.
+        paths: list of store files (labcore.db); of two runs of the same
+            variant and seed, the one that finished last counts.
         preset: str or None; when given, only runs whose config is that
             preset's variant (seed and dataset aside) are kept, so a run made
             before a preset change is never judged as if it were current.
@@ -320,21 +320,22 @@ def stored(lab, paths, preset=None, dataset=None):
         name: _what_trains(lab, dataclasses.replace(config, **({"dataset": dataset} if dataset else {})))
         for name, config in variants(lab, preset).items()}
     config_class = LABS[lab].part("config").Config
-    results, seconds, left_out = {}, [], 0
-    for path in paths:
-        for run in sorted(Store(Path(path)).list_runs(statuses=("done",), kind=lab, limit=10_000),
-                          key=lambda run: run.id):
-            name = run.config.get("step", "run")
-            if wanted is not None:
-                config = config_class.from_dict(run.config)
-                if not dataset:
-                    config = dataclasses.replace(config, dataset=wanted[name][0]) if name in wanted else config
-                if name not in wanted or _what_trains(lab, config) != wanted[name]:
-                    left_out += 1
-                    continue
-            results.setdefault(name, {})[run.config["seed"]] = run.result
-            seconds.append(run.finished_at - run.started_at)
-    return results, seconds, left_out
+    kept, left_out = {}, 0
+    runs = [run for path in paths for run in Store(Path(path)).list_runs(statuses=("done",), kind=lab, limit=10_000)]
+    for run in sorted(runs, key=lambda run: run.finished_at):
+        name = run.config.get("step", "run")
+        if wanted is not None:
+            config = config_class.from_dict(run.config)
+            if not dataset:
+                config = dataclasses.replace(config, dataset=wanted[name][0]) if name in wanted else config
+            if name not in wanted or _what_trains(lab, config) != wanted[name]:
+                left_out += 1
+                continue
+        kept[name, run.config["seed"]] = run
+    results = {}
+    for (name, seed), run in kept.items():
+        results.setdefault(name, {})[seed] = run.result
+    return results, [run.finished_at - run.started_at for run in kept.values()], left_out
 
 
 def _what_trains(lab, config):

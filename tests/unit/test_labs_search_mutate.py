@@ -8,7 +8,7 @@ import pytest
 
 from labcore.labs.search import mutate, recipe
 from labcore.labs.search import study as studies
-from labcore.labs.search.config import DIMENSIONS, PRESETS, Config, Dimension, Member, Space
+from labcore.labs.search.config import DIMENSIONS, PRESETS, Dimension, Member, Space
 
 PARENT = Member(n_groups=2, n_filters=16, n_blocks=1, block="plain", learning_rate=1e-3)
 

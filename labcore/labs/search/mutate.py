@@ -15,7 +15,7 @@ import dataclasses
 import math
 import random
 
-from labcore.labs.search.config import DIMENSIONS, Member
+from labcore.labs.search.config import DIMENSIONS
 
 __all__ = ["fits", "mutated", "mutation_rows", "mutation_text", "neighbour"]
 
@@ -69,7 +69,7 @@ def neighbour(space, member, seed):
         (Member, dimension name), or None when no searched dimension can move.
 
     Example:
-    >>> from labcore.labs.search.config import Space
+    >>> from labcore.labs.search.config import Member, Space
     >>> child, moved = neighbour(Space(), Member(n_groups=2, n_filters=16, n_blocks=1), seed=0)
     >>> moved in ("n_groups", "n_filters", "n_blocks", "block", "learning_rate")
     True
