@@ -254,6 +254,9 @@ def test_early_stopping_is_compared_with_the_same_runs_trained_on_not_with_the_b
             for seed, train in enumerate((0.90, 0.91, 0.89))]
     runs.append(fake_run(9, "baseline", train_accuracy=0.5, val_accuracy=0.5, gap=0.0, test_accuracy=0.5))
     table = {row["step"]: row for row in views.ladder_table(recipe.ladder_rows(runs))}
+    older = {row["step"]: row for row in views.ladder_table(recipe.ladder_rows(
+        [fake_run(1, "early_stopping", train_accuracy=0.9, val_accuracy=0.8, gap=0.1, test_accuracy=0.8)]))}
+    assert older["early stopping"]["reading"].startswith("This run did not measure the same run trained on")
     stopping = table["early stopping"]
     assert stopping["against"] == "the same run, trained on to epoch 12"
     assert stopping["gap_change"].startswith("-9.0 ± 0.6 points") and stopping["gap_change"].endswith("beyond noise")

@@ -180,6 +180,9 @@ def _spread_text(readings):
 def _reading(row, control, changes):
     """One sentence: what this step's readings, against its control's, allow one to say."""
     if control is None:
+        if row["step"] == "early_stopping":
+            # Its control is the same run trained on, which runs stored before that was measured lack.
+            return "This run did not measure the same run trained on: run the step again to compare."
         if row["step"] != "baseline":
             return "Run its control step to compare."
         gap = seeds.spread(row["gap"])
