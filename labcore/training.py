@@ -276,16 +276,16 @@ def fit(model, data, config, reporter, series="train", loss=None, metrics=None, 
         return schedules.lr_at(epoch, config.learning_rate, config.schedule, config.epochs)
 
     reporting = ReportingCallback(reporter, series=series, n_train=len(x_train))
-    extra, callbacks = list(callbacks), [keras.callbacks.LearningRateScheduler(learning_rate)]
+    stopping = []
     if config.early_stopping_patience > 0 and has_validation:
-        callbacks.append(
+        stopping.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_loss",
                 patience=config.early_stopping_patience,
                 restore_best_weights=config.restore_best,
             )
         )
-    callbacks += [*extra, reporting]
+    callbacks = [keras.callbacks.LearningRateScheduler(learning_rate), *stopping, *callbacks, reporting]
 
     started = time.monotonic()
     keras_history = model.fit(
