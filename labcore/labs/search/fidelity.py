@@ -171,8 +171,10 @@ def promotion_text(rows):
     predicted = [row for row in done if row["predicted"] is not None]
     if predicted:
         error = sum(abs(row["predicted"] - row["promoted"]) for row in predicted) / len(predicted)
+        as_is = sum(abs(row["cheap"] - row["promoted"]) for row in predicted) / len(predicted)
         said.append(f"Extrapolating the cheap curves missed the promoted accuracy by {100 * error:.1f} points "
-                    "on average, without training anything.")
+                    f"on average, without training anything; taking the cheap accuracy as it is missed by "
+                    f"{100 * as_is:.1f}, so the extrapolation " + ("helped." if error < as_is else "did not help."))
     inherited = [row for row in done if row["inherit"] and row["promoted_seconds"] is not None]
     fresh = [row for row in done if not row["inherit"] and row["promoted_seconds"] is not None]
     if inherited and fresh:
