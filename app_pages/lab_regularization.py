@@ -181,9 +181,9 @@ step_block(step_of("dropout", dropout=float(dropout)))
 section("Early stopping")
 a, b = st.columns(2)
 patience = a.number_input("patience (epochs)", 1, 50, config.patience, key=f"{prefix}_patience")
-most_epochs = b.number_input("at most this many epochs", 1, 300, config.early_stopping_epochs,
+stopping_epochs = b.number_input("epochs (all trained, to compare)", 1, 300, config.early_stopping_epochs,
                              key=f"{prefix}_es_epochs")
-step_block(step_of("early_stopping", patience=int(patience), early_stopping_epochs=int(most_epochs)))
+step_block(step_of("early_stopping", patience=int(patience), early_stopping_epochs=int(stopping_epochs)))
 
 section("Warm-up and decay schedules")
 most_warmup = max(1, config.epochs - 1)
