@@ -178,8 +178,8 @@ st.markdown("## Mutate: change one thing, start from the parent")
 st.markdown(text["Mutate: change one thing, start from the parent"])
 if study is not None:
     # Only members of the space as it is now can be asked for (an earlier round may have been wider).
-    parents = {number: run for number, run in finished.items() if mutate.fits(space, Member(**run.config["member"]))}
-    best_first = [number for number in fidelity.best_trials(rows, len(rows)) if number in parents]
+    mutable = {number: run for number, run in finished.items() if mutate.fits(space, Member(**run.config["member"]))}
+    best_first = [number for number in fidelity.best_trials(rows, len(rows)) if number in mutable]
     # Drawn once a trial can be chosen, so that its default is the best one.
     chosen, keep, go = [], True, False
     if best_first:
@@ -194,9 +194,9 @@ if study is not None:
     else:
         st.caption("Finish a round first: a trial of the space as it is now can then be mutated.")
     if go:
-        children = [(parents[number], *moved) for number in chosen
-                    for moved in [mutate.neighbour(space, Member(**parents[number].config["member"]),
-                                                   seed=parents[number].id + len(mine))] if moved]
+        children = [(mutable[number], *moved) for number in chosen
+                    for moved in [mutate.neighbour(space, Member(**mutable[number].config["member"]),
+                                                   seed=mutable[number].id + len(mine))] if moved]
         asked = studies.ask_for(study, space, [(child.to_dict(), {"mutation_of": parent.config["trial"],
                                                                   "mutation": moved})
                                                for parent, child, moved in children])

@@ -67,16 +67,22 @@ def _readings(model, x, y):
 
 def _fit_and_measure(model, splits, train, reporter, series="train", callbacks=()):
     """Fit, then `_measure` the final weights, with the fit's timings."""
+    fitted = _fit(model, splits, train, reporter, series, callbacks)
+    reporter.progress(1.0, "measuring accuracy with the final weights")
+    return {**fitted, **_measure(model, splits, train)}
+
+
+def _fit(model, splits, train, reporter, series="train", callbacks=()):
+    """Fit on the training split, validating on the validation split: the fit's timings and curve readings."""
     fitted = training.fit(
         model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter, series=series,
         callbacks=callbacks,
     )
-    reporter.progress(1.0, "measuring accuracy with the final weights")
-    history, measured = fitted["history"], _measure(model, splits, train)
+    history = fitted["history"]
     val_losses = history.get("val_loss", [])
     return {
-        **measured,
-        "best_val_accuracy": max(history.get("val_accuracy", [measured["val_accuracy"]])),
+        # Every ladder step validates (val_fraction is at least 0.01); None marks a fit that did not.
+        "best_val_accuracy": max(history["val_accuracy"]) if "val_accuracy" in history else None,
         "best_epoch": 1 + int(np.argmin(val_losses)) if val_losses else None,
         "fit_train_accuracy": history["accuracy"][-1],
         "epochs_run": fitted["epochs_run"],
@@ -169,14 +175,15 @@ def _early_stopping(model, splits, train, patience, reporter):
     (validation loss was still falling): then both models are the same.
     """
     rule = _StoppingRule(patience)
-    result = _fit_and_measure(model, splits, train, reporter, callbacks=[rule])
-    trained_on = {key: result[key] for key in ("train_accuracy", "val_accuracy", "gap", "val_confidence",
-                                               "val_cross_entropy", "test_accuracy")}
+    fitted = _fit(model, splits, train, reporter, callbacks=[rule])
+    reporter.progress(1.0, "measuring accuracy with the final weights")
+    trained_on = kept = _measure(model, splits, train)
     if rule.stopped_epoch is not None:
         reporter.progress(1.0, f"measuring the weights of epoch {rule.best_epoch}, which early stopping keeps")
         model.set_weights(rule.best_weights)
-        result.update(_measure(model, splits, train))
-    return {**result, "best_epoch": rule.best_epoch, "stopped_epoch": rule.stopped_epoch, "trained_on": trained_on}
+        kept = _measure(model, splits, train)
+    return {**fitted, **kept, "best_epoch": rule.best_epoch, "stopped_epoch": rule.stopped_epoch,
+            "trained_on": trained_on}
 
 
 def _stored_l2_small(config, reporter):

@@ -17,7 +17,7 @@ import pandas as pd
 from labcore import seeds
 from labcore.answers import Answer
 from labcore.labs.regularization.config import STEPS
-from labcore.labs.regularization.recipe import smoothed, sweep_points
+from labcore.labs.regularization.recipe import LADDER_METRICS, smoothed, sweep_points
 
 __all__ = ["UNDERFIT_POINTS", "answers", "control_row", "ladder_chart", "reference_text", "ladder_table", "lr_range_chart", "measured_text", "summary_text"]
 
@@ -163,8 +163,7 @@ def control_row(row, by_step):
         return {"step": row["step"], "label": f"the same run, trained on to epoch {row['epochs']}",
                 "possessive": f"the same run's, trained on to epoch {row['epochs']}",
                 "seed_values": row["seed_values"],
-                **{key: [readings.get(key) for readings in trained_on]
-                   for key in ("train_accuracy", "val_accuracy", "gap", "test_accuracy", "val_confidence")}}
+                **{key: [readings.get(key) for readings in trained_on] for key in LADDER_METRICS}}
     return by_step.get(STEPS[row["step"]].control)
 
 
