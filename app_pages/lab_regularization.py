@@ -230,12 +230,6 @@ ladder_steps = [step for step in STEPS if STEPS[step].ladder]
 a, b = st.columns([3, 1], vertical_alignment="bottom")
 with b:
     ladder_seeds = lab.seeds_input(f"{prefix}_ladder_seeds", default=SEEDS_FOR_A_SPREAD)
-per_step = lab.typical_seconds(KIND, where=lambda c: all(c.get(field) == getattr(config, field)
-                                                           for field in ("dataset", "subset", "epochs", "model")))
-n_runs = len(ladder_steps) * ladder_seeds
-estimate = (f"about {max(1, round(n_runs * per_step / 60))} min at the {per_step:.0f} s a step runs here, "
-            "if no one else is training" if per_step else "no step with these settings has finished here yet, "
-            "so no estimate: a quick step takes about a minute on a 2-core CPU")
 with a:
     # Seed by seed, so each seed's lower-rate step finds its own L2-small run done before it.
     batch = time.strftime("%H:%M:%S")
@@ -245,7 +239,6 @@ with a:
                           for offset in range(ladder_seeds) for step in ladder_steps],
                    key=f"{prefix}_ladder_run", disabled=bool(shared_problems),
                    label=f"Run the whole ladder: {len(ladder_steps)} steps x {ladder_seeds} seed(s)")
-st.caption(f"{n_runs} runs, {estimate}. They join the shared queue like any other run.")
 mine = state.get_store().list_runs(owner=state.owner(), kind=KIND, limit=500)
 batches = [run for run in mine if " · ladder of " in run.title]
 if batches:

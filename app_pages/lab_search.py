@@ -21,6 +21,7 @@ from labcore.labs.search import study as studies
 from labcore.labs.search.config import (DIMENSIONS, PRESET_NOTES, PRESETS, PROMOTION_FACTOR, Config, Dimension,
                                         Member, Space)
 from ui import lab, runs, state
+from ui import queue as queue_ui
 
 KIND = "search"
 text = slides.sections("lab_search")
@@ -236,12 +237,9 @@ def ask(arm_name, arm_space, seed):
 with a:
     pressed = st.button(f"Run guided vs blind: {budget} trial(s) x 2 searches x {vs_seeds} seed(s)",
                         type="primary", key="search_vs_run", disabled=bool(found))
-per_trial = lab.typical_seconds(KIND, where=lambda trial: trial.get("subset") == config.subset
-                                and trial.get("epochs") == config.epochs and trial.get("dataset") == config.dataset)
-st.caption(f"{2 * budget * vs_seeds} trials, each an ordinary run in the shared queue; "
-           + (f"about {max(1, round(2 * budget * vs_seeds * per_trial / 60))} min at the {per_trial:.0f} s a "
-              "trial of this preset has taken here (blind members can be much larger)." if per_trial else
-              "no trial of this preset has finished here yet, so no estimate.")
+n_trials = 2 * budget * vs_seeds
+st.caption(f"{n_trials} trials, each an ordinary run in the shared queue. "
+           + queue_ui.plan_text(KIND, [(config, "trial")] * n_trials)
            + (" Grid search cannot cover the blind space's ranges, so both searches draw at random."
               if strategy == "grid" else f" Both searches use {vs_strategy}."))
 if pressed:

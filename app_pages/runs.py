@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from labcore import errors, jobs, slides
-from ui import runs, state
+from ui import queue, runs, state
 
 st.title("Runs")
 st.markdown(slides.lead("runs"))
@@ -48,12 +48,20 @@ def _act(action, targets, settle=False):
         st.rerun()
 
 
-if admin:
-    st.caption("Instructor mode: you can cancel and delete every run.")
+def _move_to_front(run_id):
+    if not store.set_urgent(run_id):
+        raise errors.LabError(f"Run {run_id} has left the queue meanwhile (started, cancelled or deleted).")
 
+
+if admin:
+    st.caption("Instructor mode: you can cancel and delete every run, and move a queued run to the front.")
+
+ahead = queue.estimates()
 table = pd.DataFrame([{
     "id": r.id, "title": r.title, "kind": r.kind, "status": runs.status_label(r),
+    "in line": queue.wait_text(ahead[r.id]) if r.id in ahead else "",
     "progress": r.progress or 0.0, "duration": runs.duration_text(r), "owner": _owner_text(r),
+    "shares": f"#{r.follows}" if r.follows else "",
     "error": r.error or "",
 } for r in all_runs])
 selection = st.dataframe(
@@ -69,11 +77,15 @@ if chosen:
     mine = [r for r in chosen if admin or r.owner == me]
     cancellable = [r for r in mine if r.status in runs.ACTIVE]
     deletable = [r for r in mine if r.status not in runs.ACTIVE]
-    a, b, _ = st.columns([1, 1, 4])
+    a, b, c, _ = st.columns([1, 1, 1.4, 2.6])
     if a.button(f"Cancel ({len(cancellable)})", key="runs_cancel", disabled=not cancellable):
         _act(lambda run_id: jobs.cancel(store, run_id, owner=me, admin=admin), cancellable, settle=True)
     if b.button(f"Delete ({len(deletable)})", key="runs_delete", disabled=not deletable):
         _act(lambda run_id: store.delete_run(run_id, owner=me, admin=admin), deletable)
+    waiting = [r for r in chosen if r.status == "queued"]
+    if admin and c.button(f"Move to front ({len(waiting)})", key="runs_front", disabled=not waiting,
+                          help="Runs moved to the front start before every other queued run, oldest first."):
+        _act(_move_to_front, waiting)
     others = [f"#{r.id}" for r in chosen if r not in mine]
     if others:
         st.caption(f"{', '.join(others)}: another session's run{'s' if len(others) > 1 else ''}, shown to "

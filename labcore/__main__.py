@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from labcore import data, device, errors, jobs, references, spec, supervisor, trainconfig
+from labcore import data, device, errors, jobs, prebake, references, spec, supervisor, trainconfig
 from labcore.labs import LABS
 from labcore.store import Store
 
@@ -193,10 +193,42 @@ def _cmd_search(args):
         shown = f"{100 * accuracy:.1f}%" if accuracy is not None else run.status
         print(f"  run #{run.id} {run.config['study']} trial {run.config['trial']}: {shown}", flush=True)
 
+    probed = device.probe()
     ended = driver.run_comparison(store, config, name, space, args.seeds, args.budget, args.strategy,
-                                  store.root / "search" / f"{CLI_OWNER}.journal", CLI_OWNER, on_run=report)
+                                  store.root / "search" / f"{CLI_OWNER}.journal", CLI_OWNER, on_run=report,
+                                  device=device.queue_name(probed), slots=device.slots(probed)[0])
     print(compare.verdict(compare.best_so_far(compare.trials_of(ended), name)).replace("**", ""))
     return 0 if all(run.status == "done" for run in ended) else 1
+
+
+def _cmd_prebake(args):
+    kinds = list(prebake.LABS_PREBAKED) if args.all else [args.lab]
+    if not args.all and args.lab is None:
+        raise errors.ConfigError(f"--lab must be one of {list(prebake.LABS_PREBAKED)}, or pass --all.")
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+    except ValueError:
+        raise errors.ConfigError(f"--seeds must be integers separated by commas, e.g. 0,1,2; got {args.seeds!r}.") from None
+    for kind in kinds:
+        if args.preset not in LABS[kind].part("config").PRESETS:
+            raise errors.ConfigError(f"--preset must be one of {sorted(LABS[kind].part('config').PRESETS)}; "
+                                     f"got {args.preset!r}.")
+    store = Store()
+    queue = device.queue_name(device.probe())
+    failed = 0
+
+    def report(run, trained):
+        nonlocal failed
+        failed += run.status != "done"
+        how = "trained" if trained else f"follows #{run.follows}"
+        print(f"run #{run.id} {run.status} ({how}): {run.title}" + (f": {run.error}" if run.error else ""),
+              flush=True)
+
+    for kind in kinds:
+        print(f"{LABS[kind].title}, {args.preset} preset, seeds {seeds}:", flush=True)
+        prebake.prebake(store, kind, args.preset, seeds, args.dataset, device=queue, on_run=report)
+    print(f"prebaked into {store.path}" + (f"; {failed} run(s) did not finish" if failed else ""))
+    return 1 if failed else 0
 
 
 def _cmd_list(args):
@@ -255,6 +287,13 @@ def _parser():
     p.add_argument("--name", help="the comparison's name (default: from the time)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a trial field")
     p.set_defaults(func=_cmd_search)
+    p = sub.add_parser("prebake", help="train the labs' default runs ahead of a workshop (first clicks instant)")
+    p.add_argument("--lab", choices=prebake.LABS_PREBAKED)
+    p.add_argument("--all", action="store_true", help="every lab with fixed runs: " + ", ".join(prebake.LABS_PREBAKED))
+    p.add_argument("--preset", default="quick", help="tiny, quick or full (default quick)")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2 (default 0)")
+    p.add_argument("--dataset", help="the dataset the room will pick in the sidebar (default: the preset's)")
+    p.set_defaults(func=_cmd_prebake)
     p = sub.add_parser("list", help="runs in the store")
     p.add_argument("--status", action="append")
     p.add_argument("--limit", type=int, default=50)

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["describe", "probe", "queue_name"]
+__all__ = ["default_slots", "describe", "probe", "queue_name", "slots"]
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _NVIDIA_SMI_TIMEOUT_S = 10.0
@@ -92,6 +92,46 @@ def queue_name(probed):
         str, "gpu" when the workers train on a GPU, else "cpu".
     """
     return "gpu" if probed.get("device") == "GPU" else "cpu"
+
+
+_MAX_SLOTS = 64
+
+
+def default_slots(probed):
+    """Runs the probed device trains at once unless LABCORE_SLOTS says otherwise.
+
+    Two on a CPU with two cores or more: on this 2-core CPU (bench.slots,
+    docs/PERFORMANCE.md) two workers finished small runs (a search trial)
+    1.7x faster than one and larger ones (a lab step) about as fast, since
+    a worker spends much of a short run importing, loading and compiling
+    on one core. One on a GPU until a GPU has been measured.
+    """
+    return 2 if probed.get("device") != "GPU" and (probed.get("cores") or 1) >= 2 else 1
+
+
+def slots(probed, environ=None):
+    """How many runs the probed device trains at once: LABCORE_SLOTS, else `default_slots`.
+
+    Args:
+        probed: dict, as returned by `probe()`.
+        environ: mapping or None (`os.environ`), read for LABCORE_SLOTS.
+
+    Returns:
+        (int, str or None): the slots, and why LABCORE_SLOTS was ignored
+        (a value that is not an int in [1, 64]).
+    """
+    default = default_slots(probed)
+    text = (os.environ if environ is None else environ).get("LABCORE_SLOTS", "").strip()
+    if not text:
+        return default, None
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if 1 <= count <= _MAX_SLOTS:
+        return count, None
+    return default, (f"LABCORE_SLOTS must be an int in [1, {_MAX_SLOTS}]; got {text!r}. "
+                     f"Training {default} run{'s' if default > 1 else ''} at a time.")
 
 
 def _detect():

@@ -9,15 +9,15 @@ Keras-free: the Streamlit process imports this module.
 
 import time
 
-from labcore import kinds
+from labcore import kinds, sharing
 from labcore.errors import ConfigError
 from labcore.store import TERMINAL_STATUSES
 
 __all__ = ["cancel", "submit", "wait_until_settled"]
 
 
-def submit(store, kind, config, owner, title=None):
-    """Validate a run's config and queue it.
+def submit(store, kind, config, owner, title=None, share=False):
+    """Validate a run's config and queue it, or follow an identical run.
 
     Args:
         store: labcore.store.Store.
@@ -25,9 +25,12 @@ def submit(store, kind, config, owner, title=None):
         config: dict, the kind's config.
         owner: str, the session or user that may cancel or delete the run.
         title: str or None, shown in run lists; None uses the kind's title.
+        share: bool, follow an identical run (`labcore.sharing`) that is
+            done, queued or running instead of training again. Either way
+            the run gets its key, so later identical requests can follow it.
 
     Returns:
-        int, the run's id.
+        int, the run's id (a row of the caller's own, also when it follows).
 
     Raises:
         ConfigError: the kind or config has problems; the message lists them
@@ -36,7 +39,8 @@ def submit(store, kind, config, owner, title=None):
     problems = kinds.problems_for(kind, config)
     if problems:
         raise ConfigError("\n".join(problems))
-    return store.create_run(kind, config, owner, title or kinds.KINDS[kind].title)
+    return store.create_run(kind, config, owner, title or kinds.KINDS[kind].title,
+                            run_key=sharing.run_key(kind, config), follow=share)
 
 
 def cancel(store, run_id, owner, admin=False):

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labcore import queueing
 from labcore.errors import LabError, PermissionDenied, describe
 from labcore.home import home
 
@@ -47,7 +48,7 @@ __all__ = [
     "write_artifact",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 TERMINAL_STATUSES = frozenset({"done", "failed", "cancelled", "interrupted"})
 
@@ -78,9 +79,16 @@ CREATE TABLE runs (
     error TEXT,
     traceback TEXT,
     result TEXT NOT NULL DEFAULT '{}',
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    urgent INTEGER NOT NULL DEFAULT 0,
+    run_key TEXT,
+    follows INTEGER,
+    withdrawn_at REAL,
+    hidden INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_by_status ON runs (status, id);
+CREATE INDEX runs_by_key ON runs (run_key);
+CREATE INDEX runs_by_source ON runs (follows);
 CREATE TABLE metrics (
     run_id INTEGER NOT NULL,
     series TEXT NOT NULL,
@@ -99,6 +107,34 @@ CREATE TABLE artifacts (
 );
 """
 
+# What each schema version adds to the one before it: a store written by an
+# older labcore is brought up to date when it is opened.
+_MIGRATIONS = {
+    2: ("ALTER TABLE runs ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0",),
+    3: ("ALTER TABLE runs ADD COLUMN run_key TEXT", "ALTER TABLE runs ADD COLUMN follows INTEGER",
+        "ALTER TABLE runs ADD COLUMN withdrawn_at REAL", "ALTER TABLE runs ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX runs_by_key ON runs (run_key)", "CREATE INDEX runs_by_source ON runs (follows)"),
+}
+
+# A run that follows another (an identical run, computed once) is a row of
+# its own, so its owner can name, cancel and delete it; everything about the
+# training (status, progress, result, metrics, artifacts) is its source's.
+# In the table its status is "following" until its owner cancels it. Its
+# source's owner may cancel or delete theirs while others follow: the row
+# then reads cancelled (withdrawn_at) or leaves their lists (hidden), and
+# the training goes on for the followers.
+_OWN = "(r.follows IS NULL OR r.status = 'cancelled')"
+_PRESENTED = ", ".join(
+    [f"r.{column} AS {column}" for column in ("id", "kind", "title", "owner", "config", "created_at", "urgent",
+                                              "follows", "cancel_requested", "hidden")]
+    + [f"CASE WHEN r.withdrawn_at IS NOT NULL THEN 'cancelled' WHEN {_OWN} THEN r.status ELSE s.status END AS status",
+       f"CASE WHEN r.withdrawn_at IS NOT NULL THEN r.withdrawn_at WHEN {_OWN} THEN r.finished_at"
+       " ELSE s.finished_at END AS finished_at"]
+    + [f"CASE WHEN {_OWN} THEN r.{column} ELSE s.{column} END AS {column}"
+       for column in ("started_at", "device", "pid", "progress", "progress_text", "error", "traceback", "result")]
+)
+_RUNS = f"SELECT {_PRESENTED} FROM runs r LEFT JOIN runs s ON s.id = r.follows"
+
 
 class StoreVersionError(RuntimeError):
     """The database was written by a newer labcore than this one."""
@@ -110,7 +146,11 @@ class Run:
 
     Times are unix seconds (floats); `started_at` and `finished_at` are None
     until the run starts or finishes. `pid` is the worker's process id once it
-    has been spawned. `progress` is a fraction in [0, 1].
+    has been spawned. `progress` is a fraction in [0, 1]. `urgent` runs were
+    moved to the front of the queue by an instructor. `follows` is the id of
+    the identical run whose training this one shows (None when it trains
+    itself): its status, times, progress, result, metrics and artifacts are
+    that run's, unless this one was cancelled.
     """
 
     id: int
@@ -130,6 +170,8 @@ class Run:
     traceback: str | None
     result: dict
     cancel_requested: bool
+    urgent: bool = False
+    follows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +277,11 @@ class Store:
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif version < SCHEMA_VERSION:
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[step]:
+                        conn.execute(statement)
+                conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
             elif version > SCHEMA_VERSION:
                 raise StoreVersionError(
                     f"{self.path} has schema version {version}, newer than this labcore's"
@@ -243,8 +290,8 @@ class Store:
 
     # -- runs ------------------------------------------------------------
 
-    def create_run(self, kind, config, owner, title=None):
-        """Queue a new run.
+    def create_run(self, kind, config, owner, title=None, run_key=None, follow=False):
+        """Queue a new run, or follow an identical one.
 
         Args:
             kind: str, a key of `labcore.kinds.KINDS` (not checked here; use
@@ -253,6 +300,11 @@ class Store:
                 converted; tuples come back as lists).
             owner: str, the session or user that may cancel or delete it.
             title: str or None, shown in run lists; None uses the kind.
+            run_key: str or None, what identifies identical runs
+                (`labcore.sharing.run_key`); None: never shared.
+            follow: bool, with a `run_key`: follow a run with the same key
+                that is done (the newest), else queued or running, instead
+                of training again. Found and created in one transaction.
 
         Returns:
             int, the new run's id.
@@ -262,10 +314,16 @@ class Store:
         """
         config_json = _dumps(config)
         with self._write() as conn:
+            source = None
+            if follow and run_key is not None:
+                source = conn.execute(
+                    "SELECT id FROM runs WHERE run_key = ? AND follows IS NULL AND status IN ('queued', 'running',"
+                    " 'done') ORDER BY status = 'done' DESC, id DESC LIMIT 1", (run_key,)).fetchone()
             cursor = conn.execute(
-                "INSERT INTO runs (kind, title, owner, config, status, created_at)"
-                " VALUES (?, ?, ?, ?, 'queued', ?)",
-                (kind, title or kind, owner, config_json, time.time()),
+                "INSERT INTO runs (kind, title, owner, config, status, created_at, run_key, follows)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, title or kind, owner, config_json, "queued" if source is None else "following", time.time(),
+                 run_key, None if source is None else source["id"]),
             )
             return cursor.lastrowid
 
@@ -279,7 +337,7 @@ class Store:
             Run, or None when no run has this id (never created, or deleted:
             pages polling a run must expect another session to delete it).
         """
-        row = self._connect().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        row = self._connect().execute(f"{_RUNS} WHERE r.id = ?", (run_id,)).fetchone()
         return None if row is None else _run_from_row(row)
 
     def list_runs(self, statuses=None, *, owner=None, kind=None, limit=200):
@@ -294,7 +352,8 @@ class Store:
         Returns:
             list of Run.
         """
-        clauses, params = [], []
+        # A deleted run that others follow is kept for them, out of every list.
+        clauses, params = ["hidden = 0"], []
         if statuses is not None:
             statuses = list(statuses)
             clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
@@ -305,21 +364,23 @@ class Store:
         if kind is not None:
             clauses.append("kind = ?")
             params.append(kind)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._connect().execute(
-            f"SELECT * FROM runs {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+            f"SELECT * FROM ({_RUNS}) WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?", (*params, limit)
         ).fetchall()
         return [_run_from_row(row) for row in rows]
 
-    def claim_next(self, device):
-        """Move the oldest queued run to running on `device`, atomically.
+    def claim_next(self, device, slots=1):
+        """Move the next queued run to running on `device`, atomically.
 
-        One run at a time per device: while any run is running on `device`
-        (started by this process or another one sharing the file), nothing is
-        claimed. Two callers never get the same run.
+        At most `slots` runs at a time per device: while that many are
+        running on `device` (started by this process or another one sharing
+        the file), nothing is claimed. The next run is the one
+        `labcore.queueing.fair_order` puts first: owners are served in turn.
+        Two callers never get the same run.
 
         Args:
-            device: str, the queue's device, e.g. "cpu" or "gpu:0".
+            device: str, the queue's device, e.g. "cpu" or "gpu".
+            slots: int, runs the device trains at once.
 
         Returns:
             Run (now running, pid None until the worker is spawned), or None
@@ -332,16 +393,39 @@ class Store:
             return None
         with self._write() as conn:
             busy = conn.execute(
-                "SELECT 1 FROM runs WHERE status = 'running' AND device = ? LIMIT 1", (device,)
-            ).fetchone()
-            if busy is not None:
+                "SELECT COUNT(*) FROM runs WHERE status = 'running' AND device = ?", (device,)
+            ).fetchone()[0]
+            if busy >= slots:
                 return None
-            row = conn.execute(
-                "SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1"
-            ).fetchone()
-            if row is None or not _claim(conn, row["id"], device):
+            waiting = [queueing.Waiting(row["id"], row["owner"], bool(row["urgent"])) for row in conn.execute(
+                "SELECT id, owner, urgent FROM runs WHERE status = 'queued'")]
+            order = queueing.fair_order(waiting, _last_served(conn))
+            if not order or not _claim(conn, order[0], device):
                 return None
-            return _fetch_run(conn, row["id"])
+            return _fetch_run(conn, order[0])
+
+    def last_served(self):
+        """When each owner's latest run started.
+
+        Returns:
+            dict, owner -> unix time (owners whose runs never started are absent).
+        """
+        return _last_served(self._connect())
+
+    def set_urgent(self, run_id, urgent=True):
+        """Move a queued run to the front of the queue, or back to its turn (instructors).
+
+        Args:
+            run_id: int.
+            urgent: bool.
+
+        Returns:
+            bool, True if the run is queued and changed.
+        """
+        with self._write() as conn:
+            cursor = conn.execute("UPDATE runs SET urgent = ? WHERE id = ? AND status = 'queued'",
+                                  (int(bool(urgent)), run_id))
+            return cursor.rowcount == 1
 
     def claim_run(self, run_id, device):
         """Move one given queued run to running (the CLI runs a run directly).
@@ -436,7 +520,9 @@ class Store:
 
         A running run's worker sees the flag within a fraction of a second
         and stops; the supervisor escalates to SIGTERM, then SIGKILL, if it
-        does not. Finished runs are left as they are.
+        does not. Finished runs are left as they are. A run that others
+        follow reads cancelled to its owner but trains on for them; it
+        stops once no one follows it.
 
         Args:
             run_id: int.
@@ -458,16 +544,18 @@ class Store:
         with self._write() as conn:
             run = _fetch_run(conn, run_id)
             _check_owner(run, owner, admin, "cancel")
-            if run.status == "queued":
-                conn.execute(
-                    "UPDATE runs SET status = 'cancelled', cancel_requested = 1,"
-                    " finished_at = ? WHERE id = ?",
-                    (time.time(), run_id),
-                )
+            if run.follows is not None:
+                if run.status == "following":
+                    conn.execute("UPDATE runs SET status = 'cancelled', cancel_requested = 1, finished_at = ?"
+                                 " WHERE id = ?", (time.time(), run_id))
+                    _release(conn, run.follows)
+                return conn.execute(f"{_RUNS} WHERE r.id = ?", (run_id,)).fetchone()["status"]
+            if _withdrawn(conn, run_id):
                 return "cancelled"
-            if run.status == "running":
-                conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,))
-            return run.status
+            if run.status in ("queued", "running") and _followed(conn, run_id):
+                conn.execute("UPDATE runs SET withdrawn_at = ? WHERE id = ?", (time.time(), run_id))
+                return "cancelled"
+            return _stop(conn, run)
 
     def delete_run(self, run_id, owner=None, admin=False):
         """Delete a run, its metrics, its artifact files and its log.
@@ -480,6 +568,9 @@ class Store:
         Returns:
             None.
 
+        A run that others follow leaves its owner's lists, and is kept for
+        the others (`list_runs` no longer shows it).
+
         Raises:
             KeyError: no such run.
             PermissionDenied: as in `request_cancel`.
@@ -488,10 +579,17 @@ class Store:
         with self._write() as conn:
             run = _fetch_run(conn, run_id)
             _check_owner(run, owner, admin, "delete")
+            if run.follows is None and conn.execute("SELECT 1 FROM runs WHERE follows = ? LIMIT 1",
+                                                    (run_id,)).fetchone():
+                conn.execute("UPDATE runs SET hidden = 1, withdrawn_at = COALESCE(withdrawn_at, ?) WHERE id = ?",
+                             (time.time(), run_id))
+                return
             if run.status == "running":
                 raise LabError(f"Run {run_id} is running; cancel it first, then delete it.")
             for table, column in (("metrics", "run_id"), ("artifacts", "run_id"), ("runs", "id")):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (run_id,))
+            if run.follows is not None:
+                _release(conn, run.follows)
         shutil.rmtree(self.artifact_root / str(run_id), ignore_errors=True)
         self.log_path(run_id).unlink(missing_ok=True)
 
@@ -588,17 +686,12 @@ class Store:
         Returns:
             list of MetricRow.
         """
-        rows = self._connect().execute(
-            'SELECT run_id, series, epoch, "values", at FROM metrics'
-            " WHERE run_id = ? ORDER BY rowid",
-            (run_id,),
+        conn = self._connect()
+        rows = conn.execute(
+            'SELECT series, epoch, "values", at FROM metrics WHERE run_id = ? ORDER BY rowid',
+            (_data_ids(conn, [run_id])[run_id],),
         ).fetchall()
-        return [
-            MetricRow(
-                row["run_id"], row["series"], row["epoch"], json.loads(row["values"]), row["at"]
-            )
-            for row in rows
-        ]
+        return [MetricRow(run_id, row["series"], row["epoch"], json.loads(row["values"]), row["at"]) for row in rows]
 
     def metrics_rows(self, run_ids):
         """Flat rows for charts: one dict per (run, series, epoch).
@@ -610,23 +703,24 @@ class Store:
             list of dict `{"run_id", "series", "epoch", <metric>: value, ...}`,
             ordered by run, series, epoch.
         """
-        run_ids = [int(run_id) for run_id in run_ids]
-        if not run_ids:
+        conn = self._connect()
+        data_ids = _data_ids(conn, run_ids)
+        if not data_ids:
             return []
-        rows = self._connect().execute(
+        sources = sorted(set(data_ids.values()))
+        rows = conn.execute(
             f'SELECT run_id, series, epoch, "values" FROM metrics'
-            f" WHERE run_id IN ({', '.join('?' * len(run_ids))})"
+            f" WHERE run_id IN ({', '.join('?' * len(sources))})"
             " ORDER BY run_id, series, epoch, rowid",
-            run_ids,
+            sources,
         ).fetchall()
+        rows_of = {}
+        for row in rows:
+            rows_of.setdefault(row["run_id"], []).append(row)
+        # Two runs may follow one source: each gets its own copy, under its own id.
         return [
-            {
-                **json.loads(row["values"]),
-                "run_id": row["run_id"],
-                "series": row["series"],
-                "epoch": row["epoch"],
-            }
-            for row in rows
+            {**json.loads(row["values"]), "run_id": run_id, "series": row["series"], "epoch": row["epoch"]}
+            for run_id in sorted(data_ids) for row in rows_of.get(data_ids[run_id], [])
         ]
 
     # CONTRACT.md's name for the same rows.
@@ -672,8 +766,9 @@ class Store:
         Returns:
             list of Artifact.
         """
-        rows = self._connect().execute(
-            "SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, name", (run_id,)
+        conn = self._connect()
+        rows = conn.execute(
+            "SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, name", (_data_ids(conn, [run_id])[run_id],)
         ).fetchall()
         return [self._artifact_from_row(row) for row in rows]
 
@@ -710,8 +805,9 @@ class Store:
         return read_artifact(artifact.path, artifact.kind)
 
     def _artifact(self, run_id, name):
-        row = self._connect().execute(
-            "SELECT * FROM artifacts WHERE run_id = ? AND name = ?", (run_id, name)
+        conn = self._connect()
+        row = conn.execute(
+            "SELECT * FROM artifacts WHERE run_id = ? AND name = ?", (_data_ids(conn, [run_id])[run_id], name)
         ).fetchone()
         if row is None:
             raise KeyError(f"run {run_id} has no artifact named {name!r}")
@@ -847,6 +943,8 @@ def _run_from_row(row):
         traceback=row["traceback"],
         result=json.loads(row["result"]),
         cancel_requested=bool(row["cancel_requested"]),
+        urgent=bool(row["urgent"]),
+        follows=row["follows"],
     )
 
 
@@ -855,6 +953,46 @@ def _fetch_run(conn, run_id):
     if row is None:
         raise KeyError(f"no run with id {run_id} (never created, or deleted)")
     return _run_from_row(row)
+
+
+def _stop(conn, run):
+    """Cancel a queued run at once, flag a running one; return its status afterwards."""
+    if run.status == "queued":
+        conn.execute("UPDATE runs SET status = 'cancelled', cancel_requested = 1, finished_at = ? WHERE id = ?",
+                     (time.time(), run.id))
+        return "cancelled"
+    if run.status == "running":
+        conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run.id,))
+    return run.status
+
+
+def _withdrawn(conn, run_id):
+    return conn.execute("SELECT withdrawn_at FROM runs WHERE id = ?", (run_id,)).fetchone()[0] is not None
+
+
+def _followed(conn, run_id):
+    return conn.execute("SELECT 1 FROM runs WHERE follows = ? AND status = 'following' LIMIT 1",
+                        (run_id,)).fetchone() is not None
+
+
+def _release(conn, source_id):
+    """Stop a run its owner withdrew once the last run following it is cancelled or deleted."""
+    if _withdrawn(conn, source_id) and not _followed(conn, source_id):
+        _stop(conn, _fetch_run(conn, source_id))
+
+
+def _data_ids(conn, run_ids):
+    """Run id -> the id whose metrics and artifacts it shows (its source's, when it follows one)."""
+    run_ids = [int(run_id) for run_id in run_ids]
+    rows = conn.execute(f"SELECT id, COALESCE(follows, id) FROM runs WHERE id IN ({', '.join('?' * len(run_ids))})",
+                        run_ids).fetchall() if run_ids else []
+    found = dict(rows)
+    return {run_id: found.get(run_id, run_id) for run_id in run_ids}
+
+
+def _last_served(conn):
+    rows = conn.execute("SELECT owner, MAX(started_at) FROM runs WHERE started_at IS NOT NULL GROUP BY owner")
+    return {owner: started for owner, started in rows}
 
 
 def _claim(conn, run_id, device):

@@ -1,10 +1,11 @@
-"""The supervisor: runs a device's queue in worker processes, one at a time.
+"""The supervisor: runs a device's queue in worker processes, `slots` at a time.
 
 A `Supervisor` (one per device and server process, typically held by
-`st.cache_resource`) is a daemon thread that claims queued runs one at a
-time, oldest first, and runs each in a fresh worker process
+`st.cache_resource`) is a daemon thread that claims queued runs, owners in
+turn (`labcore.queueing`), up to `slots` at once, and runs each in a fresh
+worker process
 (`python -m labcore.worker`, in its own session so a server restart does not
-kill it). It watches the worker: a worker that dies without recording an
+kill it). It watches the workers: a worker that dies without recording an
 outcome fails its run with the reason (signal or exit code, and the log's
 last lines); a cancelled run that does not stop by itself within
 `cancel_grace_s` gets SIGTERM, then SIGKILL.
@@ -12,7 +13,8 @@ last lines); a cancelled run that does not stop by itself within
 With `prewarm=True` the supervisor keeps one spare worker that has already
 imported Keras (5-9 s on a small CPU) and waits for a run id on its stdin,
 so a click on Train shows progress within about a second. The spare is
-started only while no run trains (its import would steal the run's CPU);
+started only while a slot is free and nothing waits (with one slot: while
+no run trains, since its import would steal the run's CPU);
 each worker still runs exactly one run and exits, so memory goes back to the
 system after every run.
 
@@ -32,7 +34,7 @@ from pathlib import Path
 from labcore.processes import ending, exit_reason, log_tail, pid_alive, signal_group
 from labcore.store import TERMINAL_STATUSES, Store
 
-__all__ = ["Supervisor", "SupervisorState", "run_to_end", "worker_command", "worker_env"]
+__all__ = ["Supervisor", "SupervisorState", "default_slots", "run_to_end", "worker_command", "worker_env"]
 
 _log = logging.getLogger(__name__)
 
@@ -109,20 +111,27 @@ class SupervisorState:
     Attributes:
         running: bool, its thread is alive.
         device: str, the queue it serves.
-        run_id: int or None, the run its worker is running.
-        pid: int or None, that worker's process id.
-        worker_alive: bool, that worker has not exited yet.
+        slots: int, runs it trains at once.
+        run_ids: tuple of int, the runs its workers are running, oldest first.
+        pids: tuple of int, those workers' process ids.
+        workers_alive: int, how many of them have not exited yet.
         last_error: str or None, the last error its loop survived.
         spare_pid: int or None, the pre-warmed spare worker waiting for a run.
     """
 
     running: bool
     device: str
-    run_id: int | None
-    pid: int | None
-    worker_alive: bool
+    slots: int
+    run_ids: tuple
+    pids: tuple
+    workers_alive: int
     last_error: str | None
     spare_pid: int | None = None
+
+    @property
+    def run_id(self):
+        """The oldest run its workers are running, or None."""
+        return self.run_ids[0] if self.run_ids else None
 
 
 @dataclass
@@ -136,11 +145,11 @@ class _Child:
 
 
 class Supervisor:
-    """Runs a device's queue, one worker process at a time, in a daemon thread.
+    """Runs a device's queue, up to `slots` worker processes at a time, in a daemon thread.
 
     Several supervisors (threads or server processes) may share one store:
-    `Store.claim_next` hands each run to one of them and keeps one run at a
-    time per device. When started, and every few seconds while idle, the
+    `Store.claim_next` hands each run to one of them and keeps at most
+    `slots` runs at a time per device. When started, and every few seconds while idle, the
     supervisor marks running runs whose worker process is gone as
     interrupted (assumes all workers run on this machine).
 
@@ -157,9 +166,10 @@ class Supervisor:
         cancel_grace_s: float, how long a cancelled run may take to stop by
             itself before SIGTERM, and after SIGTERM before SIGKILL.
         prewarm: bool, keep a spare worker with Keras already imported.
+        slots: int, runs to train at once (see `default_slots`).
     """
 
-    def __init__(self, store=None, device="cpu", poll_s=0.2, cancel_grace_s=3.0, prewarm=False):
+    def __init__(self, store=None, device="cpu", poll_s=0.2, cancel_grace_s=3.0, prewarm=False, slots=1):
         self.store = store if isinstance(store, Store) else Store(store)
         self.device = device
         self.poll_s = poll_s
@@ -167,7 +177,8 @@ class Supervisor:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
-        self._child = None
+        self.slots = max(1, int(slots))
+        self._children = {}
         self._last_error = None
         self._next_sweep = 0.0
         self.prewarm = prewarm
@@ -214,14 +225,15 @@ class Supervisor:
             SupervisorState.
         """
         with self._lock:
-            child, last_error = self._child, self._last_error
+            children, last_error = sorted(self._children.values(), key=lambda c: c.run_id), self._last_error
         spare = self._spare
         return SupervisorState(
             running=self._thread is not None and self._thread.is_alive(),
             device=self.device,
-            run_id=child.run_id if child else None,
-            pid=child.process.pid if child else None,
-            worker_alive=child is not None and child.process.returncode is None,
+            slots=self.slots,
+            run_ids=tuple(child.run_id for child in children),
+            pids=tuple(child.process.pid for child in children),
+            workers_alive=sum(child.process.returncode is None for child in children),
             last_error=last_error,
             spare_pid=spare.pid if spare is not None and spare.poll() is None else None,
         )
@@ -239,18 +251,20 @@ class Supervisor:
             self._stop.wait(self.poll_s)
 
     def _step(self):
-        if self._child is not None:
-            self._watch(self._child)
-        if self._child is None:
+        for child in list(self._children.values()):
+            self._watch(child)
+        if not self._children:
             now = time.monotonic()
             if now >= self._next_sweep:
                 self.store.mark_orphans_interrupted(pid_alive)
                 self._next_sweep = now + _ORPHAN_SWEEP_S
-            run = self.store.claim_next(self.device)
-            if run is not None:
-                self._spawn(run)
-            elif self.prewarm:
-                self._keep_spare()
+        while len(self._children) < self.slots:
+            run = self.store.claim_next(self.device, self.slots)
+            if run is None:
+                if self.prewarm:
+                    self._keep_spare()
+                return
+            self._spawn(run)
 
     def _keep_spare(self):
         if self._spare is not None and self._spare.poll() is None:
@@ -298,7 +312,7 @@ class Supervisor:
             )
             return
         with self._lock:
-            self._child = _Child(run.id, process, log_path)
+            self._children[run.id] = _Child(run.id, process, log_path)
         self.store.set_pid(run.id, process.pid)
 
     def _watch(self, child):
@@ -310,7 +324,7 @@ class Supervisor:
             return
         self._finish(child, exit_code)
         with self._lock:
-            self._child = None
+            del self._children[child.run_id]
 
     def _escalate(self, child):
         # Also reached by a worker that recorded its outcome but hangs on

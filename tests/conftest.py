@@ -16,5 +16,8 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 os.environ["LABCORE_HOME"] = tempfile.mkdtemp(prefix="labcore-test-home-")
 os.environ["LABCORE_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One run at a time on the app's supervisor, whatever the machine: page tests
+# hold the device with one run, and timings stay those of one worker.
+os.environ["LABCORE_SLOTS"] = "1"
 if SHARED_DATASETS.is_dir():
     os.environ.setdefault("LABCORE_DATA_DIR", str(SHARED_DATASETS))

@@ -12,9 +12,9 @@ import dataclasses
 import streamlit as st
 
 from labcore import data, errors, jobs, seeds
-from ui import sidebar, state
+from ui import queue, sidebar, state
 
-__all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "seeded", "run_button", "submit", "typical_seconds",
+__all__ = ["MAX_SEEDS", "preset_picker", "seeds_input", "seeded", "run_button", "submit",
            "latest_run", "same_setting", "answers_panel", "compare_caption", "dataset_title"]
 
 MAX_SEEDS = 5
@@ -77,7 +77,7 @@ def _with_seed(config, seed):
 
 
 def run_button(kind, runs, key, label="Run", disabled=False):
-    """Submit `runs` of `kind` when pressed; errors are shown, never raised.
+    """Submit `runs` of `kind` when pressed, and say when they would start and end; errors are shown, never raised.
 
     Args:
         kind: str.
@@ -88,9 +88,11 @@ def run_button(kind, runs, key, label="Run", disabled=False):
     Returns:
         list of int: the new runs' ids when they were queued on this rerun, else [].
     """
-    if not st.button(label, type="primary", key=key, disabled=disabled):
-        return []
-    return [run_id for run_id in submit(kind, runs) if run_id is not None]
+    if st.button(label, type="primary", key=key, disabled=disabled):
+        return [run_id for run_id in submit(kind, runs) if run_id is not None]
+    if not disabled:
+        st.caption(queue.plan_text(kind, runs))
+    return []
 
 
 def submit(kind, runs):
@@ -107,28 +109,19 @@ def submit(kind, runs):
     for config, title in runs:
         values = config if isinstance(config, dict) else config.to_dict()
         try:
-            run_ids.append(jobs.submit(state.get_store(), kind, values, owner=state.owner(), title=title))
+            run_ids.append(jobs.submit(state.get_store(), kind, values, owner=state.owner(), title=title,
+                                       share=sidebar.share_results()))
         except errors.LabError as exc:
             st.error(f"{title}: {exc}")
             run_ids.append(None)
     queued = [run_id for run_id in run_ids if run_id is not None]
     if queued:
-        st.toast(f"{len(queued)} runs queued" if len(queued) > 1 else f"Run #{queued[0]} queued: {runs[0][1]}")
+        store = state.get_store()
+        shared = sum(store.get_run(run_id).follows is not None for run_id in queued)
+        st.toast((f"{len(queued)} runs queued" if len(queued) > 1 else f"Run #{queued[0]} queued: {runs[0][1]}")
+                 + (f"; {shared} follow{'s' if shared == 1 else ''} an identical run, trained once for everyone"
+                    if shared else ""))
     return run_ids
-
-
-def typical_seconds(kind, where=None):
-    """The median wall time of finished runs of `kind` on this server whose config satisfies `where`.
-
-    Measured, not guessed: start to finish, worker start included.
-
-    Returns:
-        float or None when no such run has finished.
-    """
-    times = sorted(run.finished_at - run.started_at
-                   for run in state.get_store().list_runs(statuses=("done",), kind=kind, limit=200)
-                   if run.started_at and run.finished_at and (where is None or where(run.config)))
-    return times[len(times) // 2] if times else None
 
 
 def latest_run(kind, where=None):

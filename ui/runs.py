@@ -10,10 +10,10 @@ import time
 import streamlit as st
 
 from labcore import viz
-from ui import state
+from ui import queue, state
 
 __all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "batch_progress", "live_run",
-           "ACTIVE"]
+           "ACTIVE", "shared_text"]
 
 ACTIVE = ("queued", "running")
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/directions_run:",
@@ -45,17 +45,29 @@ def eta_text(run, now=None):
     return f"about {minutes} min {seconds:02d} s left" if minutes else f"about {seconds} s left"
 
 
+def shared_text(run):
+    """For a run that follows an identical one: whose training it shows, and when that trained; else ''."""
+    if run.follows is None:
+        return ""
+    if run.status == "done" and run.started_at:
+        return (f" A shared result: run #{run.follows}, identical settings, trained at "
+                f"{time.strftime('%H:%M', time.localtime(run.started_at))} for everyone who asked.")
+    return f" · following run #{run.follows} (identical settings), trained once for everyone who asks"
+
+
 def run_progress(run):
     """Status, progress bar, ETA and (for failed runs) the error of one run."""
     if run.status == "queued":
-        ahead = sum(1 for r in state.get_store().list_runs(statuses=("queued", "running")) if r.id < run.id)
-        st.info(f"Run #{run.id} is queued: {ahead} run(s) ahead of it.", icon=STATUS_ICONS["queued"])
+        estimate = queue.estimates().get(run.id)
+        st.info(f"Run #{run.id} is queued" + (f": {queue.wait_text(estimate)}." if estimate else "."),
+                icon=STATUS_ICONS["queued"])
     elif run.status == "running":
         text = run.progress_text or "starting the worker (loading the training backend)…"
         eta = eta_text(run)
-        st.progress(min(max(run.progress or 0.0, 0.0), 1.0), text=f"{text}" + (f" · {eta}" if eta else ""))
+        st.progress(min(max(run.progress or 0.0, 0.0), 1.0), text=f"{text}" + (f" · {eta}" if eta else "")
+                    + shared_text(run))
     elif run.status == "done":
-        st.success(f"Run #{run.id} finished in {duration_text(run)}.", icon=STATUS_ICONS["done"])
+        st.success(f"Run #{run.id} finished in {duration_text(run)}." + shared_text(run), icon=STATUS_ICONS["done"])
     elif run.status == "cancelled":
         st.warning(f"Run #{run.id} was cancelled after {duration_text(run) or 'no time'}.", icon=STATUS_ICONS["cancelled"])
     else:

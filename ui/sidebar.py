@@ -3,13 +3,14 @@
 import streamlit as st
 
 from labcore import data, device
-from ui import runs, state
+from ui import queue, runs, state
 
-__all__ = ["render", "dataset_key"]
+__all__ = ["render", "dataset_key", "share_results"]
 
 DATASET_KEY = "dataset"
 TOKEN_INPUT_KEY = "instructor_token_input"
 _REFUSED_KEY = "instructor_refused"
+SHARE_KEY = "share_results"
 
 
 def dataset_key():
@@ -37,13 +38,21 @@ def _queue():
         st.caption("Queue: empty. Press Train or Run on any page to start one.")
         return
     me = state.owner()
-    for run in active:
-        mine = " (yours)" if run.owner == me else ""
+    ahead = queue.estimates()
+    for run in sorted(active, key=lambda run: ahead[run.id].position if run.id in ahead else 0):
+        mine = ", ".join(filter(None, ["yours" if run.owner == me else "",
+                                       f"follows #{run.follows}" if run.follows else ""]))
+        mine = f" ({mine})" if mine else ""
         if run.status == "running":
             st.progress(min(max(run.progress or 0.0, 0.0), 1.0),
                         text=f"#{run.id} {run.title}{mine}")
-        else:
-            st.caption(f"⏳ #{run.id} {run.title}{mine}: queued")
+        elif run.id in ahead:
+            st.caption(f"⏳ #{run.id} {run.title}{mine}: {queue.wait_text(ahead[run.id])}")
+    slots, note = state.slots()
+    if slots > 1:
+        st.caption(f"{slots} runs train at once; owners take turns.")
+    if note:
+        st.warning(note)
 
 
 def _check_token():
@@ -69,6 +78,17 @@ def _instructor():
             st.error("That is not the instructor token; instructor mode stays off.")
 
 
+def _sharing():
+    st.toggle("Reuse identical runs", value=True, key=SHARE_KEY,
+              help="When someone has already trained (or is training) a run with exactly your settings and the "
+                   "same code, yours follows theirs: its result at once, or live. Off: train your own copy.")
+
+
+def share_results():
+    """Whether this browser's runs follow identical ones (the sidebar's toggle; on by default)."""
+    return st.session_state.get(SHARE_KEY, True)
+
+
 def render():
     """Draw the sidebar; call once per script run from app.py."""
     with st.sidebar:
@@ -77,4 +97,5 @@ def render():
         _dataset_picker()
         st.markdown("**Training queue**")
         st.fragment(_queue, run_every=2.0)()
+        _sharing()
         _instructor()

@@ -21,7 +21,7 @@ import streamlit as st
 
 from labcore import device, store, supervisor
 
-__all__ = ["get_store", "get_supervisor", "device_probe", "owner", "is_instructor", "instructor_token",
+__all__ = ["get_store", "get_supervisor", "device_probe", "slots", "owner", "is_instructor", "instructor_token",
            "unlock_instructor", "lock_instructor", "keep_owner_in_url", "INSTRUCTOR_KEY"]
 
 INSTRUCTOR_KEY = "instructor"
@@ -42,12 +42,14 @@ def get_supervisor():
     and started on the probe's thread once the probe is done; page loads
     never wait for it. It keeps a pre-warmed spare worker (Keras already
     imported) unless LABCORE_PREWARM=0, trading ~0.5 GB of idle memory for a
-    start in about a second instead of 5-9 s.
+    start in about a second instead of 5-9 s. It trains `device.slots` runs
+    at once (LABCORE_SLOTS).
     """
     store_path, probed = get_store().path, _probe_future()
     prewarm = os.environ.get("LABCORE_PREWARM", "1") != "0"
     return _probe_pool().submit(lambda: supervisor.Supervisor(
-        store_path, device=device.queue_name(probed.result()), prewarm=prewarm).start())
+        store_path, device=device.queue_name(probed.result()), prewarm=prewarm,
+        slots=device.slots(probed.result())[0]).start())
 
 
 @st.cache_resource
@@ -66,6 +68,12 @@ def device_probe():
     """The worker device as a dict (see `labcore.device.probe`), or None while probing."""
     future = _probe_future()
     return future.result() if future.done() else None
+
+
+def slots():
+    """(runs the device trains at once, why LABCORE_SLOTS was ignored or None); 1 while probing."""
+    probed = device_probe()
+    return (1, None) if probed is None else device.slots(probed)
 
 
 def keep_owner_in_url():

@@ -60,24 +60,23 @@ def runs(browser, server, store):
         open_page(context.new_page(), page_url(server, "runs", "cli"))
     finally:
         context.close()
-    return {
-        "short": [submit_sleep(store, "cli", epochs=3), submit_sleep(store, "cli", epochs=4)],
-        "long": submit_sleep(store, "e2e-cancel", epochs=600, seconds_per_epoch=0.5),  # 5 min unless cancelled
-    }
+    short = [submit_sleep(store, "cli", epochs=3), submit_sleep(store, "cli", epochs=4)]
+    # Owners take turns: queued now, the long run would go between the two
+    # short ones. Each takes well under a second once a worker has it, but
+    # the worker may first have to import Keras (a pre-warmed spare still
+    # starting), or wait for a run of another test: 90 s.
+    for run_id in short:
+        wait_for_status(store, run_id, ("done",), timeout_s=90)
+    return {"short": short,
+            "long": submit_sleep(store, "e2e-cancel", epochs=600, seconds_per_epoch=0.5)}  # 5 min unless cancelled
 
 
 def test_two_finished_runs_compare_on_one_chart(page, server, store, runs):
     """Select two finished runs (started from the CLI's owner): one chart per metric shows both."""
     first, second = runs["short"]
-    # Each takes well under a second once a worker has it, but the worker
-    # may first have to import Keras (a pre-warmed spare still starting), or
-    # wait for a run of another test: 90 s.
-    for run_id in (first, second):
-        wait_for_status(store, run_id, ("done",), timeout_s=90)
-
     open_page(page, page_url(server, "runs", "cli"), known=GRID)
     owners = page.locator(GRID).locator("tbody tr", has=page.locator(
-        f"td[aria-colindex='1']:text-is('{first}')")).locator("td[aria-colindex='7']")
+        f"td[aria-colindex='1']:text-is('{first}')")).locator("td[aria-colindex='8']")
     expect(owners).to_have_text("you")
     _select_rows(page, [first, second])
 

@@ -259,7 +259,7 @@ def test_the_instructor_manages_every_run(shared, monkeypatch, tmp_path, source)
     at = _enter_token(open_home("instructor-laptop"), TOKEN)
     assert at.session_state["instructor"] is True
     _to_runs(at)
-    assert "Instructor mode: you can cancel and delete every run." in captions(at)
+    assert "Instructor mode: you can cancel and delete every run, and move a queued run to the front." in captions(at)
     table = at.dataframe[0].value
     assert ALICE in table["owner"].to_list(), "instructors see whose run it is"
 
@@ -271,6 +271,33 @@ def test_the_instructor_manages_every_run(shared, monkeypatch, tmp_path, source)
     button(at, "runs_delete").click().run()
     assert not at.exception and not at.error
     assert store.get_run(done) is None
+
+
+def test_the_instructor_moves_an_attendees_queued_run_to_the_front_and_no_one_else_can(shared, monkeypatch):
+    store, done, running = shared
+    # Hold the app's queue so nothing starts while the page is read.
+    held = store.create_run("sleep", {}, owner=ALICE, title="holds the cpu queue")
+    store.claim_run(held, "cpu")
+    store.set_pid(held, os.getpid())
+    first, late = (store.create_run("sleep", {}, owner=owner) for owner in (ALICE, BOB))
+    try:
+        attendee = select(open_runs(BOB), store, late)
+        assert not any(b.key == "runs_front" for b in attendee.button), "attendees cannot reorder the queue"
+        monkeypatch.setenv("LABCORE_INSTRUCTOR_TOKEN", TOKEN)
+        at = select(_to_runs(_enter_token(open_home("instructor-laptop"), TOKEN)), store, late, done)
+        assert button(at, "runs_front").label == "Move to front (1)"
+        button(at, "runs_front").click().run()
+        assert not at.exception and not at.error
+        assert store.get_run(late).urgent and not store.get_run(first).urgent
+        table = at.dataframe[0].value
+        assert table.loc[table["id"] == late, "in line"].item().startswith("next in line")
+        assert table.loc[table["id"] == first, "in line"].item().startswith("1 run before it")
+    finally:
+        for run_id in (first, late):
+            store.request_cancel(run_id, admin=True)
+        store.set_status(held, "interrupted")
+        for run_id in (held, first, late):
+            store.delete_run(run_id, admin=True)
 
 
 def test_the_instructor_sidebar_confirms_the_mode_and_leaves_it(monkeypatch):

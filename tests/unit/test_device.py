@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from labcore import device
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,3 +63,21 @@ def test_queue_is_named_after_the_probed_device_kind():
     assert device.queue_name(gpu) == "gpu"
     assert device.queue_name(cpu) == "cpu"
     assert device.queue_name(device.probe(timeout_s=0.001)) == "cpu"
+
+
+@pytest.mark.parametrize("probed, expected", [({"device": "CPU", "cores": 2}, 2), ({"device": "CPU", "cores": 1}, 1),
+                                               ({"device": "GPU", "cores": 16}, 1)])
+def test_default_slots_follow_the_measurements(probed, expected):
+    assert device.slots(probed, {}) == (expected, None)
+
+
+@pytest.mark.parametrize("value, expected", [("3", 3), (" 1 ", 1), ("64", 64)])
+def test_labcore_slots_overrides_the_default(value, expected):
+    assert device.slots({"device": "CPU", "cores": 2}, {"LABCORE_SLOTS": value}) == (expected, None)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "65", "1.5"])
+def test_a_bad_labcore_slots_is_named_with_what_is_allowed_and_the_default_is_used(value):
+    slots, note = device.slots({"device": "CPU", "cores": 2}, {"LABCORE_SLOTS": value})
+    assert slots == 2
+    assert note == f"LABCORE_SLOTS must be an int in [1, 64]; got {value!r}. Training 2 runs at a time."

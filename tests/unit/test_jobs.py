@@ -44,9 +44,11 @@ def supervisors(store):
     yield make
     for supervisor in made:
         supervisor.stop()
-        state = supervisor.state()
-        if state.worker_alive:
-            os.killpg(state.pid, signal.SIGKILL)
+        for pid in supervisor.state().pids:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def test_submitted_run_goes_from_queued_to_running_to_done_with_metrics(store, supervisors):
@@ -55,11 +57,11 @@ def test_submitted_run_goes_from_queued_to_running_to_done_with_metrics(store, s
     supervisor = supervisors().start()
     running = wait_for_status(store, run_id, "running")
     assert running.device == "cpu"
-    state = wait_for(lambda: (s := supervisor.state()).pid and s, what="the worker's pid")
-    assert state.running and state.run_id == run_id and state.worker_alive
+    state = wait_for(lambda: (s := supervisor.state()).pids and s, what="the worker's pid")
+    assert state.running and state.run_ids == (run_id,) and state.workers_alive == 1
     done = wait_for_status(store, run_id, "done")
     assert done.result == {"epochs": 3, "final_loss": pytest.approx(1 / 3)}
-    assert done.progress == 1.0 and done.error is None and done.pid == state.pid
+    assert done.progress == 1.0 and done.error is None and done.pid == state.pids[0]
     epochs = [(row.series, row.epoch) for row in store.metrics(run_id)]
     assert epochs == [("train", 1), ("train", 2), ("train", 3)]
     assert store.metrics(run_id)[-1].values == {"loss": pytest.approx(1 / 3), "accuracy": 0.75}
@@ -80,6 +82,15 @@ def test_runs_start_in_submission_order_one_at_a_time(store, supervisors):
     runs = [wait_for_status(store, run_id, "done") for run_id in run_ids]
     for earlier, later in zip(runs, runs[1:]):
         assert later.started_at >= earlier.finished_at
+
+
+def test_a_supervisor_with_two_slots_trains_two_runs_at_once_and_no_third(store, supervisors):
+    run_ids = [submit_sleep(store, epochs=6, seconds_per_epoch=0.2) for _ in range(3)]
+    supervisors(slots=2).start()
+    runs = [wait_for_status(store, run_id, "done", timeout_s=60) for run_id in run_ids]
+    first, second, third = sorted(runs, key=lambda run: run.started_at)
+    assert second.started_at < first.finished_at, "the second slot waited for the first run"
+    assert third.started_at >= min(first.finished_at, second.finished_at), "a third run started in two slots"
 
 
 def test_two_supervisors_on_one_store_still_run_one_at_a_time(store, supervisors):

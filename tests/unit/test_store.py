@@ -83,11 +83,11 @@ def test_database_uses_wal_and_records_schema_version(store):
 def test_database_from_newer_labcore_is_refused_with_clear_error(store):
     with sqlite3.connect(store.path) as connection:
         connection.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
-    with pytest.raises(StoreVersionError, match="schema version 2, newer than this labcore's 1"):
+    with pytest.raises(StoreVersionError, match=f"schema version {SCHEMA_VERSION + 1}, newer than this labcore's {SCHEMA_VERSION}"):
         Store(store.path)
 
 
-def test_claim_next_takes_oldest_queued_run_and_one_per_device(store):
+def test_claim_next_takes_oldest_queued_run_and_one_per_device_by_default(store):
     first = store.create_run("sleep", {}, owner="a")
     second = store.create_run("sleep", {}, owner="a")
     claimed = store.claim_next("cpu")
@@ -96,6 +96,51 @@ def test_claim_next_takes_oldest_queued_run_and_one_per_device(store):
     assert store.claim_next("cpu") is None, "the device is busy"
     assert store.claim_next("gpu:0").id == second, "another device has its own queue"
     assert store.claim_next("cpu") is None, "nothing left"
+
+
+def test_a_store_of_the_first_schema_is_brought_up_to_date_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "labcore.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        connection.execute("INSERT INTO schema_version VALUES (1)")
+        connection.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+                           " title TEXT NOT NULL, owner TEXT NOT NULL, config TEXT NOT NULL, status TEXT NOT NULL,"
+                           " created_at REAL NOT NULL, started_at REAL, finished_at REAL, device TEXT, pid INTEGER,"
+                           " progress REAL NOT NULL DEFAULT 0, progress_text TEXT NOT NULL DEFAULT '', error TEXT,"
+                           " traceback TEXT, result TEXT NOT NULL DEFAULT '{}',"
+                           " cancel_requested INTEGER NOT NULL DEFAULT 0)")
+        connection.execute("INSERT INTO runs (kind, title, owner, config, status, created_at)"
+                           " VALUES ('sleep', 'old run', 'ann', '{}', 'queued', 1.0)")
+    store = Store(path)
+    (old,) = store.list_runs()
+    assert (old.title, old.owner, old.urgent, old.follows) == ("old run", "ann", False, None)
+    assert store.set_urgent(old.id) and store.get_run(old.id).urgent
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_claim_next_serves_owners_in_turn_and_urgent_runs_first(store):
+    ladder = [store.create_run("sleep", {}, owner="ann") for _ in range(3)]
+    bob = store.create_run("sleep", {}, owner="bob")
+    cat = store.create_run("sleep", {}, owner="cat")
+    claimed = []
+    for _ in range(3):
+        run = store.claim_next("cpu")
+        claimed.append(run.id)
+        store.set_status(run.id, "done")
+    assert claimed == [ladder[0], bob, cat], "one attendee's ladder does not push the others back"
+    late = store.create_run("sleep", {}, owner="dan")
+    assert store.set_urgent(late)
+    assert store.claim_next("cpu").id == late, "the instructor moved it to the front"
+    assert not store.set_urgent(late), "only a queued run can be moved"
+
+
+def test_claim_next_fills_every_slot_of_a_device_and_no_more(store):
+    run_ids = [store.create_run("sleep", {}, owner="a") for _ in range(3)]
+    assert [store.claim_next("cpu", slots=2).id for _ in range(2)] == run_ids[:2]
+    assert store.claim_next("cpu", slots=2) is None, "both slots are busy"
+    store.set_status(run_ids[0], "done")
+    assert store.claim_next("cpu", slots=2).id == run_ids[2]
 
 
 def test_claim_run_claims_only_a_queued_run(store):

@@ -2,12 +2,14 @@
 
 The page queues a comparison's trials for the server's supervisor; the CLI
 (`python -m labcore search`) and the validity bench have no server, so this
-module runs the same trials one after another in worker processes here, as
-ordinary runs in the store, and tells each arm's study how they ended.
-Keras-free: the workers import Keras, not this process.
+module runs the same trials in worker processes here, as ordinary runs in
+the store (a comparison's, `slots` at a time, as the app would), and tells
+each arm's study how they ended. Keras-free: the workers import Keras, not
+this process.
 """
 
 import dataclasses
+import time
 
 from labcore import jobs, supervisor
 from labcore.labs.search import compare, fidelity
@@ -25,9 +27,38 @@ def _run(store, trial, title, owner, timeout_s, on_run):
     return run
 
 
+def _run_all(store, trials, owner, timeout_s, on_run, device, slots):
+    """Queue every trial at once and run them `slots` at a time here; returns them as they ended.
+
+    A trial still queued or running after `timeout_s` per trial (counted
+    from the start, `slots` at a time) is cancelled.
+    """
+    run_ids = [jobs.submit(store, "search", trial.to_dict(), owner=owner, title=title) for trial, title in trials]
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s * -(-len(run_ids) // slots)
+    runner = supervisor.Supervisor(store, device=device, slots=slots).start()
+    ended, waiting = [], list(run_ids)
+    try:
+        while waiting:
+            if deadline is not None and time.monotonic() > deadline:
+                for run_id in waiting:
+                    jobs.cancel(store, run_id, owner=None, admin=True)
+                jobs.wait_until_settled(store, waiting, timeout_s=30.0)
+            for run_id in list(waiting):
+                run = store.get_run(run_id)
+                if run.status not in ("queued", "running"):
+                    waiting.remove(run_id)
+                    ended.append(run)
+                    if on_run is not None:
+                        on_run(run)
+            time.sleep(0.2)
+    finally:
+        runner.stop()
+    return ended
+
+
 def run_comparison(store, config, name, space, n_seeds, budget, strategy, journal, owner, timeout_s=None,
-                   on_run=None):
-    """Run a comparison's trials in worker processes here, seeds and arms interleaved.
+                   on_run=None, device="cpu", slots=1):
+    """Run a comparison's trials in worker processes here, seeds and arms interleaved, `slots` at a time.
 
     Args:
         store: labcore.store.Store.
@@ -42,6 +73,9 @@ def run_comparison(store, config, name, space, n_seeds, budget, strategy, journa
         owner: str, the runs' owner.
         timeout_s: float or None, the most seconds one trial may take.
         on_run: callable(Run) or None, called as each trial ends (progress).
+        device: str, the queue name the workers record.
+        slots: int, trials trained at once (every trial is asked before
+            any trains, so running them together changes nothing they ask).
 
     Returns:
         list of `labcore.store.Run`, the comparison's trials as they ended.
@@ -52,10 +86,10 @@ def run_comparison(store, config, name, space, n_seeds, budget, strategy, journa
         opened[study_name] = studies.open_study(journal, study_name, strategy, arm_space, seed=seed)
         return studies.round_of(opened[study_name], arm_space, budget)
 
-    ended = []
-    for trial, title in compare.comparison_trials(config, name, space, n_seeds, ask):
-        ended.append(_run(store, trial, title, owner, timeout_s, on_run))
-        studies.sync(opened[trial.study], ended[-1:])
+    trials = compare.comparison_trials(config, name, space, n_seeds, ask)
+    ended = _run_all(store, trials, owner, timeout_s, on_run, device, slots)
+    for study_name, study in opened.items():
+        studies.sync(study, [run for run in ended if run.config["study"] == study_name])
     return ended
 
 
