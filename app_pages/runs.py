@@ -55,6 +55,12 @@ def _move_to_front(run_id):
 
 if admin:
     st.caption("Instructor mode: you can cancel and delete every run, and move a queued run to the front.")
+    paused = store.paused()
+    if st.button("Resume the queue" if paused else "Pause the queue", key="runs_pause",
+                 icon=":material/play_arrow:" if paused else ":material/pause:",
+                 help="While paused, running runs finish and queued ones wait; every attendee sees it."):
+        store.set_paused(not paused)
+        st.rerun()
 
 ahead = queue.estimates()
 table = pd.DataFrame([{

@@ -107,6 +107,9 @@ CREATE TABLE artifacts (
 );
 """
 
+# Its presence pauses the queue (`Store.set_paused`).
+_PAUSED_FILE = "queue.paused"
+
 # What each schema version adds to the one before it: a store written by an
 # older labcore is brought up to date when it is opened.
 _MIGRATIONS = {
@@ -384,12 +387,13 @@ class Store:
 
         Returns:
             Run (now running, pid None until the worker is spawned), or None
-            when nothing is queued or the device is busy.
+            when nothing is queued, the device is busy or the queue is
+            paused.
         """
         conn = self._connect()
         # A plain read first, so that idle supervisors polling several times
         # a second do not take the write lock each time.
-        if conn.execute("SELECT 1 FROM runs WHERE status = 'queued' LIMIT 1").fetchone() is None:
+        if self.paused() or conn.execute("SELECT 1 FROM runs WHERE status = 'queued' LIMIT 1").fetchone() is None:
             return None
         with self._write() as conn:
             busy = conn.execute(
@@ -403,6 +407,32 @@ class Store:
             if not order or not _claim(conn, order[0], device):
                 return None
             return _fetch_run(conn, order[0])
+
+    def paused(self):
+        """Whether an instructor paused the queue (`set_paused`): no run starts while it is.
+
+        Returns:
+            bool.
+        """
+        return (self.root / _PAUSED_FILE).exists()
+
+    def set_paused(self, paused):
+        """Pause the queue (running runs go on; queued ones wait) or resume it, for every server on this store.
+
+        A file beside the database, so supervisors in other processes see it
+        on their next poll.
+
+        Args:
+            paused: bool.
+
+        Returns:
+            None.
+        """
+        path = self.root / _PAUSED_FILE
+        if paused:
+            path.write_text(f"paused at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        else:
+            path.unlink(missing_ok=True)
 
     def last_served(self):
         """When each owner's latest run started.

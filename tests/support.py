@@ -51,6 +51,18 @@ def wait_for_status(store, run_id, statuses, timeout_s=10.0, poll_s=0.02):
         raise RuntimeError(f"{error} (it is {run.status if run else 'gone'})") from None
 
 
+def signed(name, folder=None):
+    """The URL token a browser of owner `name` holds: the name signed with the data folder's secret.
+
+    Args:
+        name: str.
+        folder: the server's LABCORE_HOME, or None for this pytest process's.
+    """
+    from labcore import owners
+
+    return owners.sign(name, owners.secret(folder))
+
+
 def submit_sleep(store, owner=OWNER, **config):
     """Queue a `sleep` run (0.05 s epochs unless told otherwise) as the pages do, through `jobs.submit`."""
     return jobs.submit(store, "sleep", {"seconds_per_epoch": 0.05, **config}, owner)

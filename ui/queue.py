@@ -34,6 +34,9 @@ def estimates(extra=()):
     trained = [run for run in queued if run.follows is None]
     ahead = queueing.forecast([*trained, *extra], running, finished, last_served, slots=state.slots()[0],
                               now=time.time())
+    if state.get_store().paused():
+        # Nothing starts until the instructor resumes: places, but no times.
+        ahead = {run_id: queueing.Estimate(e.position, None, None) for run_id, e in ahead.items()}
     ahead.update({run.id: ahead[run.follows] for run in queued if run.follows in ahead})
     return ahead
 

@@ -33,6 +33,9 @@ def _dataset_picker():
 
 def _queue():
     store = state.get_store()
+    if store.paused():
+        st.warning("The instructor paused the queue: queued runs start when it resumes.",
+                   icon=":material/pause_circle:")
     active = store.list_runs(statuses=runs.ACTIVE)
     if not active:
         st.caption("Queue: empty. Press Train or Run on any page to start one.")

@@ -4,8 +4,9 @@ The store, the device probe and the job supervisor of the probed device are
 made once per server process (`st.cache_resource`) and shared by every
 browser session. Each browser gets an owner token kept in the URL
 (`?owner=...`), which survives refreshes and page switches where
-`st.session_state` does not. The token is a capability, not a login: whoever
-has the URL acts as its owner.
+`st.session_state` does not. The server signs the tokens it issues
+(`labcore.owners`), so a typed one owns nothing; a token is a capability,
+not a login: whoever has the URL acts as its owner.
 
 Instructor mode is on when the server was started with a token in
 LABCORE_INSTRUCTOR_TOKEN, or in the file LABCORE_INSTRUCTOR_TOKEN_FILE
@@ -19,7 +20,7 @@ import secrets
 
 import streamlit as st
 
-from labcore import device, store, supervisor
+from labcore import device, owners, store, supervisor
 
 __all__ = ["get_store", "get_supervisor", "device_probe", "slots", "owner", "is_instructor", "instructor_token",
            "unlock_instructor", "lock_instructor", "keep_owner_in_url", "INSTRUCTOR_KEY"]
@@ -76,26 +77,31 @@ def slots():
     return (1, None) if probed is None else device.slots(probed)
 
 
+@st.cache_resource
+def _owner_key():
+    return owners.secret()
+
+
 def keep_owner_in_url():
-    """Give this browser an owner token and keep it in the URL; return it."""
-    token = st.query_params.get("owner") or st.session_state.get("owner")
-    if not token or not _valid_token(token):
-        token = secrets.token_hex(8)
-    st.session_state["owner"] = token
+    """Give this browser a signed owner token and keep it in the URL; return the owner it names.
+
+    A token the server did not issue (typed, guessed, or from before tokens
+    were signed) is replaced by a fresh one (`labcore.owners`).
+    """
+    key = _owner_key()
+    token = st.query_params.get("owner") or st.session_state.get("owner_token")
+    name = owners.owner_of(token, key)
+    if name is None:
+        token = owners.issue(key)
+        name = owners.owner_of(token, key)
+    st.session_state["owner_token"], st.session_state["owner"] = token, name
     if st.query_params.get("owner") != token:
         st.query_params["owner"] = token
-    return token
-
-
-def _valid_token(token):
-    # 3 characters at least: "cli", the owner of runs started from the
-    # command line, must be accepted (README: open the app with ?owner=cli).
-    # ASCII only, so that "\u0430lice" (a Cyrillic "a") never passes for "alice".
-    return 3 <= len(token) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
+    return name
 
 
 def owner():
-    """This browser's owner token."""
+    """This browser's owner name (the part of its token before the signature)."""
     return st.session_state.get("owner") or keep_owner_in_url()
 
 

@@ -9,6 +9,8 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
+from tests.support import signed
+
 APP = str(pathlib.Path(__file__).resolve().parents[2] / "app.py")
 
 # Page scripts are fast, but the first run imports pandas/altair and starts
@@ -19,7 +21,7 @@ TIMEOUT_S = 60
 def open_page(page=None, owner="test-owner"):
     """Run app.py (the default page) and, if given, switch to `page`."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.query_params["owner"] = owner
+    at.query_params["owner"] = signed(owner)
     at.run()
     if page:
         at.switch_page(page).run()

@@ -7,7 +7,7 @@ from labcore import jobs
 from labcore.labs.autoencoder import views
 from labcore.labs.autoencoder.config import PRESETS
 from labcore.store import Store
-from tests.support import LAB_OWNER, finish_run, tiny_lab_run
+from tests.support import LAB_OWNER, finish_run, signed, tiny_lab_run
 
 PAGE = "app_pages/lab_autoencoder.py"
 OWNER = LAB_OWNER
@@ -23,7 +23,7 @@ def tiny_run():
 def open_page(owner):
     # Raised timeout: the first script run imports pandas and altair.
     at = AppTest.from_file("../../app.py", default_timeout=30)
-    at.query_params["owner"] = owner
+    at.query_params["owner"] = signed(owner)
     at.run()
     return at.switch_page(PAGE).run()
 

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import signed
+
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
@@ -241,8 +243,8 @@ def page(browser):
 # -- helpers -----------------------------------------------------------------
 
 def page_url(server, path, owner):
-    """The URL of a page by its URL path ('' = Home), as this owner."""
-    return f"{server.url}/{path}?owner={owner}"
+    """The URL of a page by its URL path ('' = Home), as this owner (its token signed with the server's secret)."""
+    return f"{server.url}/{path}?owner={signed(owner, server.home)}"
 
 
 def wait_idle(page):

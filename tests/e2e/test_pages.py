@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from tests.support import signed
+
 from .conftest import (MAIN, PAGES, expect, open_page, page_url, problems, screenshot, sidebar_links,
                        start_server, stop_server, wait_idle)
 
@@ -38,7 +40,7 @@ def test_page_loads_without_errors(page, server, nav, path):
     # The deep link went to that page, not to the default one.
     expect(page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')).to_have_attribute(
         "href", re.compile(rf"/{path}$"))
-    assert page.url.split("?")[1] == f"owner={OWNER}", page.url
+    assert page.url.split("?")[1] == f"owner={signed(OWNER, server.home)}", page.url
     screenshot(page, f"page-{path or 'home'}")
     assert not problems(page), problems(page)
 
@@ -48,7 +50,7 @@ def test_sidebar_links_switch_pages_and_keep_the_owner(page, server, nav):
     open_page(page, page_url(server, "", OWNER))
     for path, title in nav.items():
         page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
-        expect(page).to_have_url(re.compile(rf"/{path}\?owner={OWNER}$"))
+        expect(page).to_have_url(re.compile(rf"/{path}\?owner={signed(OWNER, server.home)}$"))
         expect(page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')).to_have_text(
             re.compile(re.escape(title)))
         wait_idle(page)
@@ -66,7 +68,7 @@ def test_deep_link_as_first_request_shows_the_app(page, tmp_path):
     # only slow the rest of the suite.
     fresh = start_server(tmp_path / "home", prewarm=False)
     try:
-        open_page(page, f"{fresh.url}/builder?owner={OWNER}")
+        open_page(page, page_url(fresh, "builder", OWNER))
         expect(page.locator(f"{MAIN} h1").first).to_have_text("Model Builder")
         sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
         assert "Training device" in sidebar, sidebar

@@ -21,6 +21,8 @@ GRID = f"{MAIN} [data-testid='stDataFrame']"
 ROW_HEIGHT = 35
 CHECKBOX_X = 18
 
+COMPARER = "e2e-compare"
+
 
 def _select_rows(page, run_ids):
     """Tick the selection boxes of the rows showing these run ids; check they are selected.
@@ -46,21 +48,20 @@ def _status_cell(page, run_id):
 
 @pytest.fixture(scope="module")
 def runs(browser, server, store):
-    """Two short runs of the CLI's owner and a long one to cancel, queued together.
+    """Two short runs of one browser's owner and a long one of another, to cancel.
 
     The server's supervisor starts with the first session a browser opens,
     so when no other test has opened a page yet, the Runs page is opened
-    first. Queued at once, the runs go back to back in fresh workers that
-    need not import Keras, instead of each waiting for the next pre-warmed
-    spare. Owner "cli" is what `python -m labcore run` records; the README
-    says `?owner=cli` makes those runs yours in the app.
+    first. Queued at once, the short runs go back to back in fresh workers
+    that need not import Keras, instead of each waiting for the next
+    pre-warmed spare.
     """
     context = browser.new_context()
     try:
-        open_page(context.new_page(), page_url(server, "runs", "cli"))
+        open_page(context.new_page(), page_url(server, "runs", COMPARER))
     finally:
         context.close()
-    short = [submit_sleep(store, "cli", epochs=3), submit_sleep(store, "cli", epochs=4)]
+    short = [submit_sleep(store, COMPARER, epochs=3), submit_sleep(store, COMPARER, epochs=4)]
     # Owners take turns: queued now, the long run would go between the two
     # short ones. Each takes well under a second once a worker has it, but
     # the worker may first have to import Keras (a pre-warmed spare still
@@ -72,9 +73,9 @@ def runs(browser, server, store):
 
 
 def test_two_finished_runs_compare_on_one_chart(page, server, store, runs):
-    """Select two finished runs (started from the CLI's owner): one chart per metric shows both."""
+    """Select two finished runs of one's own: one chart per metric shows both."""
     first, second = runs["short"]
-    open_page(page, page_url(server, "runs", "cli"), known=GRID)
+    open_page(page, page_url(server, "runs", COMPARER), known=GRID)
     owners = page.locator(GRID).locator("tbody tr", has=page.locator(
         f"td[aria-colindex='1']:text-is('{first}')")).locator("td[aria-colindex='8']")
     expect(owners).to_have_text("you")

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labcore import data, jobs, spec
+from labcore import data, jobs, owners, spec
 from labcore.errors import LabError, describe
 from labcore.store import Store
 from reliability_support import APP, APPTEST_TIMEOUT_S, finished_run, page, snapshot, tiny_train_config
+from tests.support import signed
 
 # Counted in the "bad inputs rejected cleanly" tallies (the good-path checks are not).
 bad_input = pytest.mark.tally("bad_input")
@@ -361,9 +362,10 @@ def ui_store(monkeypatch):
     assert len(shared.list_runs(limit=100_000)) == count
 
 
-def open_builder(owner=OWNER):
+def open_builder(owner=OWNER, token=None):
+    """The Model Builder as `owner` (its signed token), or with a raw `token` in the URL."""
     at = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT_S)
-    at.query_params["owner"] = owner
+    at.query_params["owner"] = signed(owner) if token is None else token
     at.switch_page(page("builder")).run()
     assert not at.exception
     return at
@@ -505,11 +507,16 @@ def test_builder_loads_a_valid_spec_whose_values_lie_beyond_the_old_widget_bound
 
 
 @bad_input_ui
-@pytest.mark.parametrize("token", ["<script>alert(1)</script>", "../../etc", "x" * 500, "a b", "\u0430lice", "ab", ""],
-                         ids=["script", "dotdot", "huge", "space", "cyrillic-lookalike", "too-short", "empty"])
-def test_hostile_owner_token_in_the_url_is_replaced_by_a_fresh_one(token, ui_store):
-    at = open_builder(owner=token)
+@pytest.mark.parametrize("token", [
+    "<script>alert(1)</script>", "../../etc", "x" * 500, "a b", "\u0430lice", "ab", "",
+    # Names the server never issued, or signed with another secret: a typed token owns nothing.
+    "cli", "prebake", "alice-session", "alice-session.0123456789abcdef", owners.sign("cli", b"a guessed secret"),
+], ids=["script", "dotdot", "huge", "space", "cyrillic-lookalike", "too-short", "empty", "cli", "prebake",
+        "unsigned", "forged", "other-secret"])
+def test_hostile_or_forged_owner_token_in_the_url_is_replaced_by_a_fresh_one(token, ui_store):
+    at = open_builder(token=token)
     assert not at.exception
     kept = at.query_params["owner"]
     kept = kept[0] if isinstance(kept, list) else kept
-    assert kept != token and re.fullmatch(r"[0-9a-f]{16}", kept)
+    assert kept != token and re.fullmatch(r"[0-9a-f]{16}\.[0-9a-f]{16}", kept)
+    assert at.session_state["owner"] == kept.split(".")[0] not in ("cli", "prebake")

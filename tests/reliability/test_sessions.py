@@ -15,6 +15,7 @@ from labcore import jobs
 from labcore.errors import PermissionDenied
 from labcore.store import Store
 from reliability_support import APP, APPTEST_TIMEOUT_S, finished_run, page, snapshot
+from tests.support import signed
 
 pytestmark = pytest.mark.tally("isolation")
 
@@ -107,7 +108,7 @@ def no_instructor(monkeypatch):
 
 def open_runs(owner):
     at = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT_S)
-    at.query_params["owner"] = owner
+    at.query_params["owner"] = signed(owner)
     at.switch_page(page("runs")).run()
     assert not at.exception
     return at
@@ -188,7 +189,7 @@ def open_home(owner):
     `open_sidebar`.
     """
     at = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT_S)
-    at.query_params["owner"] = owner
+    at.query_params["owner"] = signed(owner)
     at.run()
     assert not at.exception
     return at
@@ -300,6 +301,24 @@ def test_the_instructor_moves_an_attendees_queued_run_to_the_front_and_no_one_el
             store.delete_run(run_id, admin=True)
 
 
+def test_the_instructor_pauses_and_resumes_the_queue_and_every_attendee_sees_it(shared, monkeypatch):
+    store, done, running = shared
+    attendee = open_runs(BOB)
+    assert not any(b.key == "runs_pause" for b in attendee.button), "attendees cannot pause the queue"
+    monkeypatch.setenv("LABCORE_INSTRUCTOR_TOKEN", TOKEN)
+    at = _to_runs(_enter_token(open_home("instructor-laptop"), TOKEN))
+    try:
+        button(at, "runs_pause").click().run()
+        assert store.paused() and button(at, "runs_pause").label == "Resume the queue"
+        attendee.run()
+        assert [w.value for w in attendee.sidebar.warning] == [
+            "The instructor paused the queue: queued runs start when it resumes."]
+        button(at, "runs_pause").click().run()
+        assert not store.paused() and button(at, "runs_pause").label == "Pause the queue"
+    finally:
+        store.set_paused(False)
+
+
 def test_the_instructor_sidebar_confirms_the_mode_and_leaves_it(monkeypatch):
     monkeypatch.setenv("LABCORE_INSTRUCTOR_TOKEN", TOKEN)
     at = _enter_token(open_sidebar(), TOKEN)
@@ -325,10 +344,10 @@ def test_each_session_sees_only_its_own_latest_builder_run(shared, no_instructor
     store.request_cancel(alices, admin=True)  # finished at once: no worker starts
     try:
         alice = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT_S)
-        alice.query_params["owner"] = ALICE
+        alice.query_params["owner"] = signed(ALICE)
         alice.switch_page(page("builder")).run()
         bob = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT_S)
-        bob.query_params["owner"] = BOB
+        bob.query_params["owner"] = signed(BOB)
         bob.switch_page(page("builder")).run()
         assert not alice.exception and not bob.exception
         assert any(f"#{alices} alice's model" in m.value for m in alice.markdown)

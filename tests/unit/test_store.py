@@ -143,6 +143,15 @@ def test_claim_next_fills_every_slot_of_a_device_and_no_more(store):
     assert store.claim_next("cpu", slots=2).id == run_ids[2]
 
 
+def test_a_paused_queue_starts_nothing_for_any_store_on_the_file_until_resumed(store):
+    run_id = store.create_run("sleep", {}, owner="a")
+    other = Store(store.path)  # another server process on the same file
+    store.set_paused(True)
+    assert other.paused() and other.claim_next("cpu") is None
+    store.set_paused(False)
+    assert not other.paused() and other.claim_next("cpu").id == run_id
+
+
 def test_claim_run_claims_only_a_queued_run(store):
     run_id = store.create_run("sleep", {}, owner="a")
     assert store.claim_run(run_id, "cpu").status == "running"
