@@ -10,7 +10,7 @@ import json
 
 import streamlit as st
 
-from labcore import data, errors, fit_reading, references, schedules, slides, spec, trainconfig, viz
+from labcore import data, errors, fit_reading, leaderboard, references, schedules, slides, spec, trainconfig, viz
 from ui import lab, runs, sidebar, spec_widgets, state
 
 text = slides.sections("builder")
@@ -112,3 +112,38 @@ if latest:
         st.markdown(f"**Over {len(done)} seed(s):** " + fit_reading.reading(
             [result["train_accuracy"] for result in done], [result["val_accuracy"] for result in done],
             n_classes))
+
+# -- the room's challenge: an instructor sets a parameter budget, everyone competes --
+store = state.get_store()
+settings = store.settings()
+budget, challenge_dataset = settings.get("challenge_params"), settings.get("challenge_dataset")
+if state.is_instructor():
+    with st.expander("Instructor: the room's challenge", icon=":material/emoji_events:"):
+        st.caption("Everyone's best validation accuracy on the sidebar's dataset, with a model of at most this "
+                   "many parameters, ranked on this page for the whole room.")
+        a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
+        chosen = int(a.number_input("parameter budget", 1_000, 50_000_000, budget or 30_000, 1_000,
+                                    key="builder_challenge_budget"))
+        if b.button("Set the challenge", key="builder_challenge_set"):
+            store.update_settings(challenge_params=chosen, challenge_dataset=dataset.key)
+            st.rerun()
+        if c.button("End it", key="builder_challenge_end", disabled=budget is None):
+            store.update_settings(challenge_params=None, challenge_dataset=None)
+            st.rerun()
+if budget:
+    st.markdown("## The room's challenge")
+    board = leaderboard.standings(store.list_runs(statuses=("done",), kind="train", limit=5000), budget,
+                                  challenge_dataset)
+    st.markdown(f"The best validation accuracy of each attendee, with a model of at most **{budget:,}** parameters, "
+                f"trained on {data.DATASETS[challenge_dataset].title}. One seed varies by 1-2 points: a lead of "
+                "less is luck.")
+    me, admin = state.owner(), state.is_instructor()
+    if board:
+        st.dataframe([{"rank": rank, "who": "you" if s.owner == me else (s.owner if admin else "another attendee"),
+                       "best validation accuracy": 100 * s.val_accuracy, "parameters": s.params,
+                       "run": f"#{s.run_id}"}
+                      for rank, s in enumerate(board, start=1)], hide_index=True, width="stretch",
+                     column_config={"best validation accuracy": st.column_config.NumberColumn(format="%.1f%%"),
+                                    "parameters": st.column_config.NumberColumn(format="localized")})
+    else:
+        st.info("No finished run fits the challenge yet: train a model within the budget.")

@@ -107,8 +107,8 @@ CREATE TABLE artifacts (
 );
 """
 
-# Its presence pauses the queue (`Store.set_paused`).
-_PAUSED_FILE = "queue.paused"
+# The room's settings (`Store.settings`), beside the database.
+_SETTINGS_FILE = "settings.json"
 
 # What each schema version adds to the one before it: a store written by an
 # older labcore is brought up to date when it is opened.
@@ -408,31 +408,49 @@ class Store:
                 return None
             return _fetch_run(conn, order[0])
 
+    def settings(self):
+        """The room's settings an instructor chose (`update_settings`), shared by every server on this store.
+
+        Returns:
+            dict: "paused" (bool: no run starts while it is true),
+            "challenge_params" (int) and "challenge_dataset" (str): the
+            Builder challenge's parameter budget and dataset
+            (`labcore.leaderboard`), each when set.
+        """
+        try:
+            return json.loads((self.root / _SETTINGS_FILE).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def update_settings(self, **values):
+        """Set some of the room's settings; a value of None removes it.
+
+        A JSON file beside the database, replaced atomically, so supervisors
+        and pages in other processes see it on their next look.
+
+        Returns:
+            dict, the settings afterwards.
+        """
+        settings = {**self.settings(), **values}
+        settings = {key: value for key, value in settings.items() if value is not None}
+        write_artifact(self.root, _SETTINGS_FILE, settings)
+        return settings
+
     def paused(self):
-        """Whether an instructor paused the queue (`set_paused`): no run starts while it is.
+        """Whether an instructor paused the queue: running runs go on, queued ones wait.
 
         Returns:
             bool.
         """
-        return (self.root / _PAUSED_FILE).exists()
+        return bool(self.settings().get("paused"))
 
     def set_paused(self, paused):
-        """Pause the queue (running runs go on; queued ones wait) or resume it, for every server on this store.
-
-        A file beside the database, so supervisors in other processes see it
-        on their next poll.
-
-        Args:
-            paused: bool.
+        """Pause the queue or resume it, for every server on this store (see `settings`).
 
         Returns:
             None.
         """
-        path = self.root / _PAUSED_FILE
-        if paused:
-            path.write_text(f"paused at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-        else:
-            path.unlink(missing_ok=True)
+        self.update_settings(paused=True if paused else None)
 
     def last_served(self):
         """When each owner's latest run started.
@@ -599,7 +617,8 @@ class Store:
             None.
 
         A run that others follow leaves its owner's lists, and is kept for
-        the others (`list_runs` no longer shows it).
+        the others (`list_runs` no longer shows it) until the last of them
+        is deleted.
 
         Raises:
             KeyError: no such run.
@@ -618,10 +637,17 @@ class Store:
                 raise LabError(f"Run {run_id} is running; cancel it first, then delete it.")
             for table, column in (("metrics", "run_id"), ("artifacts", "run_id"), ("runs", "id")):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (run_id,))
+            source = None
             if run.follows is not None:
                 _release(conn, run.follows)
+                source = conn.execute(
+                    "SELECT id FROM runs WHERE id = ? AND hidden = 1 AND status NOT IN ('queued', 'running')"
+                    " AND NOT EXISTS (SELECT 1 FROM runs WHERE follows = ?)", (run.follows, run.follows)).fetchone()
         shutil.rmtree(self.artifact_root / str(run_id), ignore_errors=True)
         self.log_path(run_id).unlink(missing_ok=True)
+        if source is not None:
+            # Its owner deleted it while this run followed it; no one follows it now.
+            self.delete_run(source["id"], admin=True)
 
     def mark_orphans_interrupted(self, is_alive, claim_grace_s=30.0):
         """Turn running runs whose worker is gone into "interrupted".

@@ -319,6 +319,45 @@ def test_the_instructor_pauses_and_resumes_the_queue_and_every_attendee_sees_it(
         store.set_paused(False)
 
 
+def _builder_run(store, owner, accuracy, params):
+    run_id = store.create_run("train", {"train": {"dataset": "fashion_mnist_small"}}, owner=owner, title="challenger")
+    store.claim_run(run_id, "elsewhere")
+    store.merge_result(run_id, {"best_val_accuracy": accuracy, "params": params})
+    store.set_status(run_id, "done")
+    return run_id
+
+
+def test_the_instructor_sets_a_builder_challenge_and_each_attendee_sees_the_ranking(shared, monkeypatch):
+    store, done, running = shared
+    mine, theirs, too_big = (_builder_run(store, BOB, 0.81, 20_000), _builder_run(store, ALICE, 0.88, 25_000),
+                             _builder_run(store, ALICE, 0.99, 90_000))
+    try:
+        monkeypatch.setenv("LABCORE_INSTRUCTOR_TOKEN", TOKEN)
+        at = _enter_token(open_home("instructor-laptop"), TOKEN)
+        at.switch_page(page("builder")).run()
+        at.number_input(key="builder_challenge_budget").set_value(30_000).run()
+        button(at, "builder_challenge_set").click().run()
+        assert store.settings()["challenge_params"] == 30_000
+        table = at.dataframe[-1].value
+        assert ALICE in table["who"].to_list(), "the instructor sees who is who"
+
+        bob = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT_S)
+        bob.query_params["owner"] = signed(BOB)
+        bob.switch_page(page("builder")).run()
+        assert not bob.exception and not any(b.key == "builder_challenge_set" for b in bob.button)
+        table = bob.dataframe[-1].value
+        # Other tests' Builder runs may compete too: read the rows of these three.
+        ours = table[table["run"].isin([f"#{theirs}", f"#{mine}", f"#{too_big}"])]
+        assert ours["run"].to_list() == [f"#{theirs}", f"#{mine}"], "the 90,000-parameter model is over the budget"
+        assert ours["who"].to_list() == ["another attendee", "you"]
+        button(at, "builder_challenge_end").click().run()
+        assert "challenge_params" not in store.settings()
+    finally:
+        store.update_settings(challenge_params=None, challenge_dataset=None)
+        for run_id in (mine, theirs, too_big):
+            store.delete_run(run_id, admin=True)
+
+
 def test_the_instructor_sidebar_confirms_the_mode_and_leaves_it(monkeypatch):
     monkeypatch.setenv("LABCORE_INSTRUCTOR_TOKEN", TOKEN)
     at = _enter_token(open_sidebar(), TOKEN)

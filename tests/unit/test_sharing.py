@@ -134,6 +134,8 @@ def test_deleting_a_followed_run_keeps_its_result_for_the_followers(store):
     assert store.read_artifact(follower, "weights").tolist() == [0, 1, 2]
     store.delete_run(follower, owner="bob")
     assert store.get_run(follower) is None
+    assert store.get_run(source) is None, "no one follows the deleted run any more: it goes too"
+    assert not (store.artifact_root / str(source)).exists()
 
 
 def test_submit_shares_only_when_asked_and_always_records_the_key(store):
