@@ -13,8 +13,10 @@ import urllib.request
 from pathlib import Path
 
 from labcore.processes import stat_fields
+from labcore.supervisor import Supervisor
 
-__all__ = ["cpu_seconds", "free_port", "memory_mb", "parent_pid", "start_app", "stop_app", "stop_run", "wait_for"]
+__all__ = ["cpu_seconds", "free_port", "memory_mb", "parent_pid", "start_app", "stop_app", "stop_run", "wait_for",
+           "warm_supervisor"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,6 +115,20 @@ def memory_mb(pid, field="VmRSS"):
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return None
+
+
+def warm_supervisor(store, slots, timeout_s=120.0, settle_s=8.0):
+    """The app's supervisor on `store` (pre-warmed spare, `slots` at a time), started and settled.
+
+    Waits for the spare worker to be ready, then `settle_s` more for its
+    import's CPU to calm down: a server's idle time, not part of a click.
+    """
+    supervisor = Supervisor(store, prewarm=True, slots=slots).start()
+    deadline = time.monotonic() + timeout_s
+    while supervisor.state().spare_pid is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(settle_s)
+    return supervisor
 
 
 def stop_run(store, run_id, timeout_s=30.0):

@@ -29,10 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import _report
+from bench import _processes, _report
 from labcore import device, jobs, spec
 from labcore.store import Store
-from labcore.supervisor import Supervisor, run_to_end
+from labcore.supervisor import run_to_end
 from labcore.trainconfig import TrainConfig
 
 __all__ = ["main", "simulate"]
@@ -53,12 +53,8 @@ def simulate(arm, n_attendees, window_s, seed, slots, timeout_s=1800):
         run_to_end(store, jobs.submit(store, "train", _config(0), owner="prebake", title="preset"))
     rng = random.Random(seed)
     arrivals = sorted(rng.uniform(0, window_s) for _ in range(n_attendees))
-    supervisor = Supervisor(store, prewarm=True, slots=slots).start()
+    supervisor = _processes.warm_supervisor(store, slots)
     try:
-        deadline = time.monotonic() + 120
-        while supervisor.state().spare_pid is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(8)  # the spare's import is the server's idle time, not a click's
         started = time.monotonic()
         clicks, pending = {}, list(enumerate(arrivals))
         while pending or any(store.get_run(i).status in ("queued", "running")

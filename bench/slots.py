@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import _report
+from bench import _processes, _report
 from bench.training_overhead import _order, _run_plain, run_config
 from labcore import data, jobs
 from labcore import spec as spec_lib
 from labcore.store import Store
-from labcore.supervisor import Supervisor, worker_env
+from labcore.supervisor import worker_env
 from labcore.trainconfig import TrainConfig
 
 __all__ = ["main", "measure"]
@@ -44,13 +44,8 @@ def _configs(n_runs, dataset, subset, epochs, batch_size):
 def _through_queue(configs, slots, timeout_s):
     """Submit every config at once to a fresh store; seconds until the last is done."""
     store = Store(Path(tempfile.mkdtemp(prefix="bench-slots-")) / "labcore.db")
-    supervisor = Supervisor(store, prewarm=True, slots=slots).start()
+    supervisor = _processes.warm_supervisor(store, slots)
     try:
-        # The spare worker's import is part of a server's idle time, not of a click.
-        deadline = time.monotonic() + 120
-        while supervisor.state().spare_pid is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(8)
         started = time.monotonic()
         run_ids = [jobs.submit(store, "train", config, owner=f"attendee-{i}") for i, config in enumerate(configs)]
         while True:

@@ -393,7 +393,7 @@ class Store:
         conn = self._connect()
         # A plain read first, so that idle supervisors polling several times
         # a second do not take the write lock each time.
-        if self.paused() or conn.execute("SELECT 1 FROM runs WHERE status = 'queued' LIMIT 1").fetchone() is None:
+        if conn.execute("SELECT 1 FROM runs WHERE status = 'queued' LIMIT 1").fetchone() is None or self.paused():
             return None
         with self._write() as conn:
             busy = conn.execute(

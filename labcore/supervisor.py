@@ -34,7 +34,7 @@ from pathlib import Path
 from labcore.processes import ending, exit_reason, log_tail, pid_alive, signal_group
 from labcore.store import TERMINAL_STATUSES, Store
 
-__all__ = ["Supervisor", "SupervisorState", "default_slots", "run_to_end", "worker_command", "worker_env"]
+__all__ = ["Supervisor", "SupervisorState", "run_to_end", "worker_command", "worker_env"]
 
 _log = logging.getLogger(__name__)
 
@@ -149,9 +149,9 @@ class Supervisor:
 
     Several supervisors (threads or server processes) may share one store:
     `Store.claim_next` hands each run to one of them and keeps at most
-    `slots` runs at a time per device. When started, and every few seconds while idle, the
-    supervisor marks running runs whose worker process is gone as
-    interrupted (assumes all workers run on this machine).
+    `slots` runs at a time per device. When started, and every few seconds
+    while idle, the supervisor marks running runs whose worker process is
+    gone as interrupted (assumes all workers run on this machine).
 
     `stop()` stops the supervisor, not its worker: a running worker finishes
     its run and records it, and no supervisor starts another run on the
@@ -166,7 +166,7 @@ class Supervisor:
         cancel_grace_s: float, how long a cancelled run may take to stop by
             itself before SIGTERM, and after SIGTERM before SIGKILL.
         prewarm: bool, keep a spare worker with Keras already imported.
-        slots: int, runs to train at once (see `default_slots`).
+        slots: int, runs to train at once (the app: `labcore.device.slots`).
     """
 
     def __init__(self, store=None, device="cpu", poll_s=0.2, cancel_grace_s=3.0, prewarm=False, slots=1):

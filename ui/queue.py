@@ -65,9 +65,8 @@ def plan_text(kind, runs):
     """What pressing Run now would mean for `runs` of `kind` (a list of (config, title)), in one sentence."""
     if not runs:
         return ""
-    queued, _, _, _ = _snapshot()
-    # A planned run has no id yet: any id above the queue's keeps it last in its owner's line.
-    first_id = max((run.id for run in queued), default=0) + 1_000_000
+    # A planned run has no id yet: an id above any SQLite gives keeps it last in its owner's line.
+    first_id = 2**63
     now = time.time()
     planned = [Run(id=first_id + i, kind=kind, title=title, owner=state.owner(),
                    config=config if isinstance(config, dict) else config.to_dict(), status="queued",
