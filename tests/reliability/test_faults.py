@@ -316,6 +316,10 @@ def test_a_search_study_survives_a_killed_trial_worker_and_a_server_restart(stor
                        timeout_s=120, what="the first trial's first batches")
     os.kill(running.pid, signal.SIGKILL)
     wait_for_status(store, trials[0], "failed", timeout_s=REACTION_S)
+    # Not between claiming the next trial and starting its worker: a server
+    # killed there leaves a run no worker will ever take (interrupted, by design).
+    wait_for(lambda: (run := store.get_run(trials[1])).status == "queued" or run.pid, timeout_s=REACTION_S,
+             what="the second trial to be queued or have its worker")
     servers.kill(server)
 
     # A restarted server (and page) opens the study again and finds where it was.
