@@ -208,8 +208,8 @@ def test_the_grid_is_redrawn_after_every_autoencoder_epoch(tiny_run):
 
 def test_autoencoder_warms_up_then_stays_constant(tiny_run):
     rates = [metrics["learning_rate"] for metrics in tiny_run[0].series("autoencoder")]
-    assert rates[0] < rates[1] == pytest.approx(TINY.learning_rate)
-    assert rates[-1] == pytest.approx(TINY.learning_rate)
+    assert rates[0] < rates[1] == pytest.approx(TINY.ae_learning_rate)
+    assert rates[-1] == pytest.approx(TINY.ae_learning_rate)
 
 
 def test_both_classifiers_have_curves_and_timings(tiny_run):

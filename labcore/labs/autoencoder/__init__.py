@@ -13,10 +13,11 @@ training, lower accuracy and overfitting, but never measured any of it and
 never trained the baseline on pixels. This lab does every step and measures
 each one:
 
-1. train the autoencoder (strided 3x3 convolutions with BN + ReLU, a true
-   mirror of transposed convolutions with a sigmoid output, MSE, learning
-   rate warm-up then constant) and store a grid of reconstructions every
-   epoch;
+1. train the autoencoder (strided 3x3 convolutions with BN + ReLU, then a
+   mirror that doubles the map stage by stage, by default a nearest resize
+   and a 3x3 convolution, or the original's transposed convolutions; a
+   sigmoid output, MSE, a constant rate after an optional warm-up) and
+   store a grid of reconstructions every epoch;
 2. measure reconstruction quality on held-out images (MSE and PSNR per
    image) and the compression ratio (input size / code size);
 3. train the same classifier head twice, on pixels and on the frozen codes,

@@ -75,7 +75,7 @@ def autoencoder_spec(config, channels=1):
             output_activation="sigmoid",
             decoder_upsampling=config.decoder_upsampling,
         ),
-        hyper=HyperSpec(initializer="he_normal", use_bias=True),
+        hyper=HyperSpec(initializer="he_normal", use_bias=True, bn_momentum=config.ae_bn_momentum),
         name="autoencoder",
     )
 

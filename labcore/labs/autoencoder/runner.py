@@ -138,7 +138,7 @@ def _train_autoencoder(config, splits, showcase, step):
     train = TrainConfig(
         epochs=config.ae_warmup_epochs + config.ae_epochs,
         batch_size=config.ae_batch_size,
-        learning_rate=config.learning_rate,
+        learning_rate=config.ae_learning_rate,
         schedule=config.ae_schedule(),
         seed=config.seed,
         dataset=config.dataset,
