@@ -7,29 +7,69 @@ and shows it again, still live.
 
 import dataclasses
 import json
+import time
 
 import streamlit as st
 
-from labcore import data, errors, fit_reading, leaderboard, references, schedules, slides, spec, trainconfig, viz
+from labcore import (data, errors, fit_reading, leaderboard, references, room, schedules, slides, spec, trainconfig,
+                     viz)
 from ui import lab, runs, sidebar, spec_widgets, state
 
 text = slides.sections("builder")
 st.title("Model Builder")
 st.markdown(slides.lead("builder"))
 
+store = state.get_store()
+shared = room.pushed(store)
+# The training fields, each with what it shows of a TrainConfig, so loading
+# the instructor's model can set them all.
+TRAIN_FIELDS = {
+    "builder_epochs": lambda train: train.epochs,
+    "builder_batch": lambda train: train.batch_size,
+    "builder_lr": lambda train: train.learning_rate,
+    "builder_subset": lambda train: train.subset or 0,
+    "builder_schedule": lambda train: train.schedule.kind,
+    "builder_warmup": lambda train: train.schedule.warmup_epochs,
+    "builder_smooth": lambda train: train.label_smoothing,
+    "builder_mixed": lambda train: train.mixed_precision,
+}
+
+
+def load_shared():
+    """Start from the instructor's model: its spec, its dataset and its training settings."""
+    st.session_state["builder_start"] = "instructor"
+    st.session_state[sidebar.DATASET_KEY] = shared.train.dataset
+    for key, shown in TRAIN_FIELDS.items():
+        st.session_state[key] = shown(shared.train)
+
+
+if shared is not None and not state.is_instructor():
+    a, b = st.columns([3, 1], vertical_alignment="center")
+    a.info(f"The instructor shared a model at {time.strftime('%H:%M', time.localtime(shared.at))}: "
+           f"**{shared.title}**, to train on {data.DATASETS[shared.train.dataset].title}.",
+           icon=":material/school:")
+    b.button("Load the instructor's model", key="builder_load_shared", on_click=load_shared,
+             help="Its spec, dataset and training settings replace what this page shows.")
+
 dataset = data.DATASETS[sidebar.dataset_key()]
 n_classes = len(dataset.class_names)
 
-# -- where the spec starts from: the default, a reference model or a file --
-STARTS = {"default": "a small default model"} | {k: r.title for k, r in references.REFERENCES.items()
-                                                  if r.spec.task.kind == "classifier"}
+# -- where the spec starts from: the default, the instructor's, a reference model or a file --
+STARTS = ({"default": "a small default model"}
+          | ({"instructor": f"the instructor's model: {shared.title}"} if shared is not None else {})
+          | {k: r.title for k, r in references.REFERENCES.items() if r.spec.task.kind == "classifier"})
+if st.session_state.get("builder_start", "default") not in STARTS:
+    st.session_state["builder_start"] = "default"  # the instructor withdrew the model this page started from
 a, b = st.columns([2, 3])
 start = a.selectbox("Start from", list(STARTS), format_func=STARTS.get, key="builder_start",
                     help="The original labs' models are for 32x32x3 images: smaller images are zero-padded "
                          "and grey images repeated to 3 channels to fit them.")
 uploaded = b.file_uploader("…or load a spec (JSON)", type=["json"], key="builder_upload")
 
-base = spec.default_spec() if start == "default" else references.REFERENCES[start].spec
+if start == "instructor":
+    base = shared.spec
+else:
+    base = spec.default_spec() if start == "default" else references.REFERENCES[start].spec
 loaded = None
 if uploaded is not None:
     # Any file may arrive here: parse_json answers every hostile one with a
@@ -48,8 +88,9 @@ if uploaded is not None:
 if start == "default" and loaded is None:
     base = dataclasses.replace(base, input_shape=dataset.image_shape)
 base = dataclasses.replace(base, task=dataclasses.replace(base.task, n_classes=n_classes))
-# A new starting point must reset the widgets, so their keys carry it.
-prefix = f"builder_{start}_{uploaded.file_id if uploaded is not None else ''}_{dataset.key}"
+# A new starting point (a new push included) must reset the widgets, so their keys carry it.
+origin = f"{start}{int(shared.at) if start == 'instructor' else ''}"
+prefix = f"builder_{origin}_{uploaded.file_id if uploaded is not None else ''}_{dataset.key}"
 
 model_spec = spec_widgets.spec_editor(base, prefix)
 st.markdown("#### Shapes and parameters")
@@ -113,12 +154,24 @@ if latest:
             [result["train_accuracy"] for result in done], [result["val_accuracy"] for result in done],
             n_classes))
 
-# -- the room's challenge: an instructor sets a parameter budget, everyone competes --
-store = state.get_store()
+# -- the room: an instructor shares this model, or sets a parameter budget everyone competes under --
 settings = store.settings()
 budget, challenge_dataset = settings.get("challenge_params"), settings.get("challenge_dataset")
 if state.is_instructor():
-    with st.expander("Instructor: the room's challenge", icon=":material/emoji_events:"):
+    with st.expander("Instructor: the room", icon=":material/school:"):
+        st.caption("Share the model above, with its training settings and dataset: every attendee's Model Builder "
+                   "offers to load it. Attendees who train it with the same seed share one run.")
+        a, b = st.columns([2, 1])
+        if a.button("Push this model to the room", key="builder_push", disabled=bool(problems)):
+            room.push(store, model_spec, train_config, title)
+            st.rerun()
+        if b.button("Withdraw it", key="builder_withdraw", disabled=shared is None):
+            room.withdraw(store)
+            st.rerun()
+        if shared is not None:
+            st.caption(f"In the room now: **{shared.title}**, pushed at "
+                       f"{time.strftime('%H:%M', time.localtime(shared.at))}.")
+        st.markdown("**The challenge**")
         st.caption("Everyone's best validation accuracy on the sidebar's dataset, with a model of at most this "
                    "many parameters, ranked on this page for the whole room.")
         a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
