@@ -43,6 +43,8 @@ def test_best_so_far_counts_every_trial_spent_in_order_and_stops_at_a_pending_on
         ("blind", 1, None), ("blind", 2, 0.50),
         ("guided", 1, 0.60), ("guided", 2, 0.70), ("guided", 3, 0.70),
     ]
+    # A failed trial learned nothing: it counts as 0 in the mean trial.
+    assert [r["mean"] for r in rows] == pytest.approx([0.0, 0.25, 0.60, 0.65, 1.30 / 3])
 
 
 def test_the_verdict_compares_at_the_budget_every_seed_reached():
@@ -56,7 +58,10 @@ def test_the_verdict_compares_at_the_budget_every_seed_reached():
     said = compare.verdict(rows)
     assert said.startswith("After 2 trials per arm, guided search found 84.0 ± 1.4% and blind search 74.5 ± 0.7%")
     # Seed by seed the gains are 10 and 9 points: even at one degree of freedom (t = 12.7) beyond noise.
-    assert said.endswith("guided is +9.5 ± 0.5 points: beyond noise (2 seeds, compared seed by seed).")
+    assert "guided is +9.5 ± 0.5 points: beyond noise (2 seeds, compared seed by seed). " in said
+    # The mean trial: 82.5 and 81.0 against 57.5 and 52.0.
+    assert said.endswith("A typical trial (the mean of a search's trials): guided 81.8 ± 1.1%, blind 54.8 ± 3.9%: "
+                         "guided is +27.0 ± 2.0 points: beyond noise (2 seeds, compared seed by seed).")
     assert compare.verdict(compare.best_so_far(trials[:5], "cmp")).startswith("Run the guided-against-blind")
 
 

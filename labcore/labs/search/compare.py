@@ -76,8 +76,10 @@ def best_so_far(trials, name):
         name: str, the comparison's name (`arm_study`'s).
 
     Returns:
-        list of dict with arm, seed, budget (trials spent, from 1) and best
-        (None until a trial of that arm and seed has succeeded); budget
+        list of dict with arm, seed, budget (trials spent, from 1), best
+        (None until a trial of that arm and seed has succeeded) and mean
+        (the mean accuracy of its trials so far, a failed one counted as
+        0: it learned nothing; None until one has ended); budget
         counts every trial asked in order, failed ones included, since they
         cost their share of the budget too. Only budgets up to the last
         finished trial of each arm and seed are given.
@@ -89,26 +91,28 @@ def best_so_far(trials, name):
             by_arm.setdefault(found, []).append(trial)
     rows = []
     for (arm, seed), own in sorted(by_arm.items()):
-        best = None
+        best, total = None, 0.0
         for budget, trial in enumerate(sorted(own, key=lambda t: t["trial"]), start=1):
             if trial.get("pending"):
                 break
             if trial["accuracy"] is not None:
                 best = trial["accuracy"] if best is None else max(best, trial["accuracy"])
-            rows.append({"arm": arm, "seed": seed, "budget": budget, "best": best})
+            total += trial["accuracy"] or 0.0
+            rows.append({"arm": arm, "seed": seed, "budget": budget, "best": best, "mean": total / budget})
     return rows
 
 
-def final_best(rows, budget=None):
-    """Each arm's best accuracy per seed at `budget` trials (default: the largest every seed reached).
+def final_best(rows, budget=None, reading="best"):
+    """Each arm's best (or mean) accuracy per seed at `budget` trials (default: the largest every seed reached).
 
     Args:
         rows: list of dict from `best_so_far`.
         budget: int or None.
+        reading: str, "best" or "mean" (a row's field).
 
     Returns:
-        (budget, {arm: {seed: best}}); the budget is None when some arm has
-        no finished trial yet.
+        (budget, {arm: {seed: reading}}); the budget is None when some arm
+        has no finished trial yet.
     """
     reached = {}
     for row in rows:
@@ -119,13 +123,18 @@ def final_best(rows, budget=None):
     common = min(reached.values()) if budget is None else budget
     found = {}
     for row in rows:
-        if row["budget"] == common and row["best"] is not None:
-            found.setdefault(row["arm"], {})[row["seed"]] = row["best"]
+        if row["budget"] == common and row.get(reading) is not None:
+            found.setdefault(row["arm"], {})[row["seed"]] = row[reading]
     return common, found
 
 
 def verdict(rows, budget=None):
     """Whether guiding beat blind search at the same budget, in words from the runs.
+
+    Two readings: the best trial of each search (what a search keeps), and,
+    where the rows have it, the mean trial (what guiding changes: fewer
+    trials spent on models that do not learn). A blind search's best of a
+    few draws is the noisier reading, since one lucky draw decides it.
 
     Args:
         rows: list of dict from `best_so_far`.
@@ -144,12 +153,22 @@ def verdict(rows, budget=None):
     common, found = final_best(rows, budget)
     if common is None or set(found) != set(ARMS):
         return "Run the guided-against-blind comparison above: both arms need a finished trial."
+    said = _compared(f"After {common} trial{'s' if common > 1 else ''} per arm, guided search found {{guided}} "
+                     "and blind search {blind}", found)
+    _, means = final_best(rows, common, reading="mean")
+    if set(means) == set(ARMS):
+        said += " " + _compared("A typical trial (the mean of a search's trials): guided {guided}, blind {blind}",
+                                means)
+    return said
+
+
+def _compared(template, found):
+    """`template` with both arms' spreads, then the paired difference and whether it beats the noise."""
     guided, blind = found["guided"], found["blind"]
     change = seeds.difference(blind, guided)
-    return (f"After {common} trial{'s' if common > 1 else ''} per arm, guided search found "
-            f"{seeds.spread(guided.values()).text()} and blind search {seeds.spread(blind.values()).text()}: "
-            f"guided is {change.text()}" + (f" ({min(change.n)} seeds, compared seed by seed)." if change.paired
-                                            else "."))
+    return (template.format(guided=seeds.spread(guided.values()).text(), blind=seeds.spread(blind.values()).text())
+            + f": guided is {change.text()}" + (f" ({min(change.n)} seeds, compared seed by seed)." if change.paired
+                                                else "."))
 
 
 def comparison_trials(config, name, space, n_seeds, asked):
