@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from labcore import errors, jobs, slides
+from labcore import errors, export, jobs, slides
 from ui import queue, runs, state
 
 st.title("Runs")
@@ -46,6 +46,25 @@ def _act(action, targets, settle=False):
             with st.spinner("Cancelling…"):
                 jobs.wait_until_settled(store, [run.id for run in targets])
         st.rerun()
+
+
+def _exports(run):
+    """Download buttons for a finished Model Builder run (`labcore.export`), or why there are none."""
+    labels = {"keras": "The trained model (.keras)", "spec": "Its spec (JSON)",
+              "script": "A script that trains it with Keras alone (.py)"}
+    columns = st.columns(len(labels))
+    missing = []
+    for column, (fmt, label) in zip(columns, labels.items()):
+        try:
+            name, content = export.exported(store, run, fmt)
+        except errors.LabError:
+            what = label.split(" (")[0]
+            missing.append(what[0].lower() + what[1:])
+            continue
+        column.download_button(label, content, file_name=name, key=f"runs_export_{fmt}", icon=":material/download:")
+    if missing:
+        st.caption(f"Not stored for this run: {', '.join(missing)} (runs that finished before exports existed, "
+                   "or the script for a dataset without IDX files).")
 
 
 def _move_to_front(run_id):
@@ -97,6 +116,8 @@ if chosen:
         st.caption(f"{', '.join(others)}: another session's run{'s' if len(others) > 1 else ''}, shown to "
                    "everyone but only its owner or an instructor can cancel or delete it.")
 
+    if len(chosen) == 1 and chosen[0].kind == "train" and chosen[0].status == "done":
+        _exports(chosen[0])
     st.markdown("### Curves")
     ids = [r.id for r in chosen]
     if len(chosen) == 1:

@@ -15,6 +15,7 @@ Commands:
   search [...]          guided against blind search at the same budget, over seeds
   list                  runs in the store
   show RUN              one run: config, status, result, metrics
+  export RUN [...]      a Model Builder run as a .keras model, its spec, or a Keras-only script
   cancel RUN / delete RUN
 """
 
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import time
 
-from labcore import data, device, errors, jobs, prebake, references, spec, supervisor, trainconfig
+from labcore import data, device, errors, export, jobs, prebake, references, spec, supervisor, trainconfig
 from labcore.labs import LABS
 from labcore.store import Store
 
@@ -250,6 +251,18 @@ def _cmd_show(args):
     return 0
 
 
+def _cmd_export(args):
+    store = Store()
+    run = store.get_run(args.run)
+    if run is None:
+        raise errors.LabError(f"Run {args.run} is not in the store ({store.path}).")
+    name, content = export.exported(store, run, args.format)
+    out = pathlib.Path(args.out or name)
+    out.write_bytes(content)
+    print(f"run #{run.id}: {args.format} written to {out}")
+    return 0
+
+
 def _cmd_cancel(args):
     jobs.cancel(Store(), args.run, owner=CLI_OWNER, admin=True)
     print(f"run #{args.run}: cancel requested")
@@ -302,6 +315,13 @@ def _parser():
     p.add_argument("run", type=int)
     p.add_argument("--traceback", action="store_true")
     p.set_defaults(func=_cmd_show)
+    p = sub.add_parser("export", help="a Model Builder run's trained model, spec, or standalone Keras script")
+    p.add_argument("run", type=int)
+    p.add_argument("--format", choices=export.FORMATS, default="keras",
+                   help="keras: the trained model (.keras); spec: its spec (JSON); script: a Python script "
+                        "that trains the same model with Keras alone (default keras)")
+    p.add_argument("--out", help="the file to write (default: run<N>_<name> here)")
+    p.set_defaults(func=_cmd_export)
     for name, func in (("cancel", _cmd_cancel), ("delete", _cmd_delete)):
         p = sub.add_parser(name, help=f"{name} a run (as an instructor: any run)")
         p.add_argument("run", type=int)

@@ -16,8 +16,8 @@ import time
 
 import keras
 
-from labcore import composable, data, schedules, trainconfig
-from labcore.errors import ConfigError
+from labcore import composable, data, export, schedules, trainconfig
+from labcore.errors import ConfigError, LabError
 from labcore.reporting import Cancelled
 
 __all__ = [
@@ -386,7 +386,24 @@ def inherit_weights(model, parent_spec, weights):
     return names
 
 
-def train_run(config, reporter, inherit_from=None, keep_weights=None):
+def save_exports(model, config, reporter):
+    """Store what a Model Builder run exports (`labcore.export`): the model as `.keras`, and its script.
+
+    The script needs the dataset's IDX files on disk; without them (CIFAR-10)
+    the run stores the model alone.
+    """
+    with tempfile.TemporaryDirectory(prefix="labcore-export-") as folder:
+        path = pathlib.Path(folder) / export.ARTIFACTS["keras"]
+        model.save(path)
+        reporter.artifact(path.name, path.read_bytes())
+    try:
+        source = export.script(model.to_json(), config, getattr(reporter, "run_id", None), config.spec.name)
+    except LabError:
+        return
+    reporter.artifact(export.ARTIFACTS["script"], source.encode())
+
+
+def train_run(config, reporter, inherit_from=None, keep_weights=None, exports=True):
     """Runner of the `train` job kind: build, fit, test, return the result.
 
     Loads the dataset (padded and channel-repeated to the spec's input, see
@@ -404,6 +421,9 @@ def train_run(config, reporter, inherit_from=None, keep_weights=None):
             fresh weights.
         keep_weights: str or None, an artifact name to store the trained
             weights under.
+        exports: bool, store the trained model and a standalone script
+            (`save_exports`); a search's trials, which keep weights only
+            for promotion, pass False.
 
     Returns:
         dict, the result: test_accuracy, test_loss, params,
@@ -445,6 +465,8 @@ def train_run(config, reporter, inherit_from=None, keep_weights=None):
 
     if keep_weights is not None:
         save_weights_artifact(model, reporter, keep_weights)
+    if exports:
+        save_exports(model, config, reporter)
     val_accuracy = fitted["history"].get("val_accuracy")
     result = {
         "test_accuracy": tested["accuracy"],

@@ -44,7 +44,7 @@ from labcore.data.registry import (
     data_dir,
     dataset_info,
 )
-from labcore.data.sources import availability, clear_cache, load_arrays, load_idx_folder, on_disk
+from labcore.data.sources import availability, clear_cache, idx_folder, load_arrays, load_idx_folder, on_disk
 from labcore.data.splits import Splits, load, split_indices
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "clear_cache",
     "data_dir",
     "dataset_info",
+    "idx_folder",
     "load",
     "load_arrays",
     "load_idx_folder",

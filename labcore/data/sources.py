@@ -78,6 +78,19 @@ def _locate(key):
     return None
 
 
+def idx_folder(key):
+    """The folder `key`'s IDX files were found in, or None (not on disk, or not in the IDX layout).
+
+    Args:
+        key: str, a key of `DATASETS`.
+
+    Returns:
+        pathlib.Path or None.
+    """
+    found = _locate(key)
+    return found[1] if found and found[0] == "idx" else None
+
+
 def on_disk(key):
     """Whether `key`'s files are on this machine (`availability` may also allow a download).
 

@@ -46,6 +46,6 @@ def run(config, reporter):
     """
     result = training.train_run(recipe.run_config(config), reporter,
                                 inherit_from=_parent(config, reporter) if config.inherit else None,
-                                keep_weights=WEIGHTS_ARTIFACT if config.rung == 0 else None)
+                                keep_weights=WEIGHTS_ARTIFACT if config.rung == 0 else None, exports=False)
     return {**result, "study": config.study, "trial": config.trial, "rung": config.rung,
             "member": config.member.to_dict()}
