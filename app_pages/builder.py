@@ -13,7 +13,7 @@ import streamlit as st
 
 from labcore import (data, errors, fit_reading, leaderboard, references, room, schedules, slides, spec, trainconfig,
                      viz)
-from ui import lab, runs, sidebar, spec_widgets, state
+from ui import fields, lab, runs, sidebar, spec_widgets, state
 
 text = slides.sections("builder")
 st.title("Model Builder")
@@ -92,9 +92,9 @@ base = dataclasses.replace(base, task=dataclasses.replace(base.task, n_classes=n
 origin = f"{start}{int(shared.at) if start == 'instructor' else ''}"
 prefix = f"builder_{origin}_{uploaded.file_id if uploaded is not None else ''}_{dataset.key}"
 
-model_spec = spec_widgets.spec_editor(base, prefix)
+model_spec, spec_fields = spec_widgets.spec_editor(base, prefix)
 st.markdown("#### Shapes and parameters")
-problems = spec_widgets.summary(model_spec, f"{prefix}_summary")
+problems = spec_widgets.summary(model_spec, f"{prefix}_summary", fields=spec_fields)
 st.download_button("Download this spec (JSON)", json.dumps(model_spec.to_dict(), indent=2),
                    file_name=f"{model_spec.name}.json", mime="application/json",
                    disabled=bool(problems))
@@ -105,20 +105,23 @@ st.markdown(text["Train"])
 # A GPU gets a larger default batch (see `trainconfig.default_batch_size`).
 defaults = dataclasses.replace(trainconfig.TrainConfig(),
                                batch_size=trainconfig.default_batch_size(state.device_probe()))
+train_fields = fields.Fields()
 a, b, c, d = st.columns(4)
-epochs = a.number_input("epochs", 1, 100, defaults.epochs, key="builder_epochs")
-batch_size = b.number_input("batch size", 1, 1024, defaults.batch_size, key="builder_batch")
-learning_rate = c.number_input("learning rate", 1e-6, 1.0, defaults.learning_rate, format="%.5f",
-                               key="builder_lr")
-subset = d.number_input("images to use (0 = all)", 0, dataset.n_train, 0, 500, key="builder_subset",
-                        help=f"{dataset.title} has {dataset.n_train:,} images to learn from; "
-                             "fewer take less time.")
-a, b, c, d = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+epochs = train_fields.number(a, "epochs", "train.epochs", defaults.epochs, "builder_epochs", step=1)
+batch_size = train_fields.number(b, "batch size", "train.batch_size", defaults.batch_size, "builder_batch", step=1)
+learning_rate = train_fields.number(c, "learning rate", "train.learning_rate", defaults.learning_rate, "builder_lr",
+                                    format="%.5f")
+subset = train_fields.number(d, "images to use (0 = all)", "train.subset", 0, "builder_subset", step=500,
+                             help=f"{dataset.title} has {dataset.n_train:,} images to learn from; "
+                                  "fewer take less time.")
+a, b, c, d = st.columns([2, 1, 1, 1], vertical_alignment="top")
 kinds = list(schedules.KINDS)
 schedule_kind = a.selectbox("learning-rate schedule", kinds, index=kinds.index(defaults.schedule.kind),
                             key="builder_schedule")
-warmup = b.number_input("warm-up epochs", 0, 50, defaults.schedule.warmup_epochs, key="builder_warmup")
-smoothing = c.number_input("label smoothing", 0.0, 0.5, defaults.label_smoothing, 0.05, key="builder_smooth")
+warmup = train_fields.number(b, "warm-up epochs", "train.schedule.warmup_epochs", defaults.schedule.warmup_epochs,
+                             "builder_warmup", step=1)
+smoothing = train_fields.number(c, "label smoothing", "train.label_smoothing", defaults.label_smoothing,
+                                "builder_smooth", step=0.05)
 mixed = d.checkbox("mixed precision", defaults.mixed_precision, key="builder_mixed",
                    help="Compute in float16, keep the weights in float32: up to 2-3x faster on a GPU "
                         "with tensor cores, slower on a CPU.")
@@ -126,11 +129,17 @@ train_config = dataclasses.replace(
     defaults, epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
     subset=int(subset) or None, dataset=dataset.key, label_smoothing=float(smoothing), mixed_precision=mixed,
     schedule=dataclasses.replace(defaults.schedule, kind=schedule_kind, warmup_epochs=int(warmup)))
-st.altair_chart(viz.lr_chart({schedule_kind: schedules.lr_curve(train_config.learning_rate, train_config.schedule,
-                                                                 train_config.epochs)}),
-                width="stretch")
-
 config = {"spec": model_spec.to_dict(), "train": train_config.to_dict()}
+# The worker's own validator (the dataset's size included); the spec's problems are shown above.
+train_problems = [p for p in trainconfig.problems_for_run(config) if p.startswith("train.")]
+elsewhere = train_fields.show(train_problems)
+if elsewhere:
+    st.error("\n\n".join(elsewhere), icon=":material/block:")
+if not train_problems:
+    st.altair_chart(viz.lr_chart({schedule_kind: schedules.lr_curve(train_config.learning_rate,
+                                                                     train_config.schedule, train_config.epochs)}),
+                    width="stretch")
+
 # An invalid spec has no parameter count (and its button is disabled).
 title = model_spec.name if problems else f"{model_spec.name} · {spec.count_params(model_spec):,} params"
 button, count = st.columns([3, 1], vertical_alignment="bottom")
@@ -140,7 +149,9 @@ with count:
                                    "1-2 points, so a spread needs several.")
 with button:
     lab.run_button("train", lab.seeded(config, title, n_seeds), key="builder_train", label="Train",
-                   disabled=bool(problems))
+                   disabled=bool(problems or train_problems))
+if problems or train_problems:
+    st.caption("Train is off until every field above holds a value it allows (each says what it allows).")
 
 latest = state.get_store().list_runs(owner=state.owner(), kind="train", limit=1)
 if latest:

@@ -3,8 +3,9 @@
 The Intro deck's live slides and the Model Builder share these, so a group
 table or a parameter count looks the same everywhere. Counts and shapes come
 from `labcore.spec` in pure Python: no Keras in the Streamlit process.
-Widget bounds come from `spec.field_range`, the same declaration that
-validation uses, so a widget never offers a value the spec would refuse.
+Number fields take any number (`ui.fields`): the spec's own validation,
+from `spec.field_range`, says under a field what is wrong with it, so the
+value shown is always the value that would train.
 """
 
 import dataclasses
@@ -15,6 +16,7 @@ import streamlit as st
 
 from labcore import spec, viz
 from labcore.spec.blocks import BLOCK_TYPES
+from ui.fields import Fields, readable
 
 __all__ = ["summary", "groups_editor", "spec_editor", "stem_demo", "groups_demo", "blocks_demo",
            "show_problems"]
@@ -29,20 +31,31 @@ def _bounds(path):
 
 
 def show_problems(problems):
-    """Show every problem of a spec at once, each naming its field."""
+    """Show every problem of a spec at once, each naming its field (groups counted from 1)."""
     if problems:
-        st.error("This spec cannot be built yet:\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/block:")
+        st.error("This spec cannot be built yet:\n\n" + "\n".join(f"- {readable(p)}" for p in problems),
+                 icon=":material/block:")
 
 
-def summary(model_spec, key, chart=True):
+def summary(model_spec, key, chart=True, fields=None):
     """Table of output shape and parameters per part, with the total.
+
+    Args:
+        model_spec: spec.ModelSpec.
+        key: str, a prefix for widget keys.
+        chart: bool, draw the parameters per part beside the table.
+        fields: ui.fields.Fields or None, the editor's fields: each problem
+            of one of them is shown under it, the others here.
 
     Returns the list of problems (empty when the spec is valid).
     """
     problems = spec.problems(model_spec)
+    elsewhere = problems if fields is None else fields.show(problems)
+    if problems and len(elsewhere) < len(problems):
+        st.error("Fix the fields marked above: the model cannot be built with them.", icon=":material/block:")
     shape_problems = [p for p in problems if "parameter" not in p]
     if shape_problems:
-        show_problems(problems)
+        show_problems(elsewhere)
         return problems
     rows = spec.summarize(model_spec)
     # Parts without blocks (input, task) show an empty cell: Streamlit writes
@@ -60,16 +73,16 @@ def summary(model_spec, key, chart=True):
     if right is not None:
         right.altair_chart(viz.bar_chart([{"part": r.name, "parameters": r.params} for r in rows if r.params],
                                          "part", "parameters", "parameters per part"), width="stretch")
-    show_problems(problems)
+    show_problems(elsewhere)
     return problems
 
 
-def groups_editor(groups, key):
+def groups_editor(groups, key, fields):
     """Number inputs for each group, with buttons to add and remove groups.
 
-    The inputs take any integer: a value outside the allowed range is kept
-    so that validation can name it ("learner.groups[1].n_blocks must be...")
-    instead of the widget silently clamping it.
+    The inputs take any integer (`ui.fields`): validation names a value out
+    of range under its field ("group 2: n_blocks must be...") instead of the
+    widget silently keeping another.
 
     Returns:
         tuple of `spec.GroupSpec`.
@@ -82,10 +95,10 @@ def groups_editor(groups, key):
     for i in range(count):
         start = groups[min(i, len(groups) - 1)] if groups else spec.GroupSpec(n_filters=32, n_blocks=1)
         a, b = st.columns(2)
-        n_filters = a.number_input(f"group {i + 1}: n_filters", value=start.n_filters, step=1,
-                                   key=f"{key}_{i}_filters", help=f"filters of each block, {lo_f} to {hi_f}")
-        n_blocks = b.number_input(f"group {i + 1}: n_blocks", value=start.n_blocks, step=1,
-                                  key=f"{key}_{i}_blocks", help=f"blocks in the group, {lo_b} to {hi_b}")
+        n_filters = fields.number(a, f"group {i + 1}: n_filters", f"learner.groups[{i}].n_filters", start.n_filters,
+                                  f"{key}_{i}_filters", step=1, help=f"filters of each block, {lo_f} to {hi_f}")
+        n_blocks = fields.number(b, f"group {i + 1}: n_blocks", f"learner.groups[{i}].n_blocks", start.n_blocks,
+                                 f"{key}_{i}_blocks", step=1, help=f"blocks in the group, {lo_b} to {hi_b}")
         result.append(spec.GroupSpec(n_filters=int(n_filters), n_blocks=int(n_blocks)))
 
     def resize(step):
@@ -109,13 +122,18 @@ def _block_title(block):
 
 
 def spec_editor(base, key):
-    """Widgets for every part of a spec, starting from `base`; returns the edited spec.
+    """Widgets for every part of a spec, starting from `base`.
 
     Args:
         base: `spec.ModelSpec`, the starting values (input shape and number
             of classes are taken from it unchanged: they follow the dataset).
         key: str, a prefix for widget keys.
+
+    Returns:
+        (spec.ModelSpec, ui.fields.Fields): the edited spec, and its number
+        fields for `summary` to show each problem under its field.
     """
+    fields = Fields()
     stem_col, learner_col = st.columns([2, 3])
     with stem_col:
         st.markdown("#### Stem")
@@ -125,7 +143,8 @@ def spec_editor(base, key):
         if stem_kind == "conv":
             lo, hi = _bounds("stem.n_filters")
             a, b = st.columns(2)
-            n_filters = a.number_input("filters", lo, hi, base.stem.n_filters, key=f"{key}_stem_filters")
+            n_filters = fields.number(a, "filters", "stem.n_filters", base.stem.n_filters, f"{key}_stem_filters",
+                                      step=1, help=f"{lo} to {hi}")
             kernel = b.selectbox("kernel", spec.field_range("stem.kernel_size").choices,
                                  index=list(spec.field_range("stem.kernel_size").choices).index(base.stem.kernel_size),
                                  key=f"{key}_stem_kernel")
@@ -142,15 +161,14 @@ def spec_editor(base, key):
         pooling = a.selectbox("pooling", spec.field_range("task.pooling").choices,
                               index=list(spec.field_range("task.pooling").choices).index(base.task.pooling),
                               key=f"{key}_pooling")
-        dropout = b.number_input("dropout", *_bounds("task.dropout"), float(base.task.dropout or 0.0), 0.05,
-                                 key=f"{key}_dropout",
-                                 help="before the dense layer; 0 = none")
+        dropout = fields.number(b, "dropout", "task.dropout", float(base.task.dropout or 0.0), f"{key}_dropout",
+                                step=0.05, help="before the dense layer; 0 = none")
         task = dataclasses.replace(base.task, pooling=pooling, dropout=dropout or None)
     with learner_col:
         st.markdown("#### Learner")
         block = _select("block type", spec.field_range("learner.block").choices, base.learner.block,
                         f"{key}_block", _block_title)
-        groups = groups_editor(base.learner.groups, f"{key}_groups")
+        groups = groups_editor(base.learner.groups, f"{key}_groups", fields)
         learner = spec.LearnerSpec(block=block, groups=groups)
     with st.expander("Hyperparameters for the whole model"):
         a, b, c = st.columns(3)
@@ -158,23 +176,22 @@ def spec_editor(base, key):
         initializer = a.selectbox("initializer", spec.field_range("hyper.initializer").choices,
                                   index=list(spec.field_range("hyper.initializer").choices).index(hyper.initializer),
                                   key=f"{key}_init")
-        l2 = b.number_input("L2 kernel regularizer", *_bounds("hyper.l2"), float(hyper.l2), 1e-4, format="%.4f",
-                            key=f"{key}_l2")
-        noise = c.number_input("Gaussian noise on the input (std)", *_bounds("hyper.input_noise"),
-                               float(hyper.input_noise), 0.05, key=f"{key}_noise")
-        eps = a.number_input("batch-norm epsilon", *_bounds("hyper.bn_epsilon"), float(hyper.bn_epsilon),
-                             format="%.1e", key=f"{key}_eps")
-        momentum = b.number_input("batch-norm momentum", *_bounds("hyper.bn_momentum"), float(hyper.bn_momentum),
-                                  0.01, key=f"{key}_momentum",
-                                  help="How slowly the moving statistics follow the batches: 0.99 (Keras's "
-                                       "default) needs hundreds of steps before validation is fair.")
+        l2 = fields.number(b, "L2 kernel regularizer", "hyper.l2", float(hyper.l2), f"{key}_l2", step=1e-4,
+                           format="%.4f")
+        noise = fields.number(c, "Gaussian noise on the input (std)", "hyper.input_noise", float(hyper.input_noise),
+                              f"{key}_noise", step=0.05)
+        eps = fields.number(a, "batch-norm epsilon", "hyper.bn_epsilon", float(hyper.bn_epsilon), f"{key}_eps",
+                            format="%.1e")
+        momentum = fields.number(b, "batch-norm momentum", "hyper.bn_momentum", float(hyper.bn_momentum),
+                                 f"{key}_momentum", step=0.01,
+                                 help="How slowly the moving statistics follow the batches: 0.99 (Keras's "
+                                      "default) needs hundreds of steps before validation is fair.")
         use_bias = c.toggle("use_bias in convolutions", hyper.use_bias, key=f"{key}_bias")
-        clip = a.number_input("ReLU clip (0 = none)", 0.0, _bounds("hyper.relu_clip")[1],
-                              float(hyper.relu_clip or 0.0), 1.0,
-                              key=f"{key}_clip")
+        clip = fields.number(a, "ReLU clip (0 = none)", "hyper.relu_clip", float(hyper.relu_clip or 0.0),
+                             f"{key}_clip", step=1.0)
         hyper = dataclasses.replace(hyper, initializer=initializer, l2=l2, input_noise=noise, bn_epsilon=eps,
                                     bn_momentum=momentum, use_bias=use_bias, relu_clip=clip or None)
-    return dataclasses.replace(base, stem=stem, learner=learner, task=task, hyper=hyper)
+    return dataclasses.replace(base, stem=stem, learner=learner, task=task, hyper=hyper), fields
 
 
 _STEMS = {
@@ -210,9 +227,10 @@ def groups_demo():
     base = spec.default_spec()
     block = _select("block type", spec.field_range("learner.block").choices, base.learner.block,
                     "demo_groups_block", _block_title)
-    groups = groups_editor(base.learner.groups, "demo_groups")
+    fields = Fields()
+    groups = groups_editor(base.learner.groups, "demo_groups", fields)
     model_spec = dataclasses.replace(base, learner=spec.LearnerSpec(block=block, groups=groups))
-    summary(model_spec, "demo_groups_summary")
+    summary(model_spec, "demo_groups_summary", fields=fields)
 
 
 def blocks_demo():

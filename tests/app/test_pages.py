@@ -56,17 +56,35 @@ def _group_input(at, index, field):
     return next(n for n in at.number_input if n.key.endswith(f"_{index}_{field}"))
 
 
-def test_builder_shows_a_message_for_an_invalid_value_and_clears_it_when_fixed():
+# One field of each kind: spec int, group int, spec float, hyperparameter float, training int and
+# float, a size checked against the dataset, and a schedule field. Each takes the bad value as shown
+# (no widget bounds), says under itself what it allows, in its own words, and switches Train off.
+FIELD_CASES = [
+    ("_stem_filters", 0, "filters must be an int in [1, 1024]; got 0."),
+    ("_0_blocks", 0, "group 1: n_blocks must be an int in [1, 16]; got 0."),
+    ("_dropout", 1.5, "dropout must be None or a float in [0, 1); got 1.5."),
+    ("_l2", -0.5, "L2 kernel regularizer must be a float in [0, 1]; got -0.5."),
+    ("builder_epochs", 0, "epochs must be an int in [1, 500]; got 0."),
+    ("builder_lr", 0.0, "learning rate must be a float in (0, 10]; got 0.0."),
+    ("builder_subset", 100_000, "images to use (0 = all) must be None or an int in [10, 6000] (the images of "
+                                "'fashion_mnist_small'); got 100000."),
+    ("builder_warmup", -1, "warm-up epochs must be an int in [0, 100]; got -1."),
+]
+
+
+@pytest.mark.parametrize("key_end, bad, message", FIELD_CASES, ids=[case[0].strip("_") for case in FIELD_CASES])
+def test_builder_trains_only_what_its_fields_show(key_end, bad, message):
     at = open_page("app_pages/builder.py")
     assert not problems_on(at)
-    train = next(b for b in at.button if b.label == "Train")
-    assert not train.disabled
-
-    _group_input(at, 0, "blocks").set_value(0).run()
-    assert any("learner.groups[0].n_blocks must be an int in [1, 16]; got 0." in e.value for e in at.error)
+    field = next(n for n in at.number_input if n.key.endswith(key_end))
+    good = field.value
+    field.set_value(bad).run()
+    assert message in [e.value for e in at.error], [e.value for e in at.error]
     assert next(b for b in at.button if b.label == "Train").disabled
+    assert "Train is off until every field above holds a value it allows (each says what it allows)." in [
+        c.value for c in at.caption]
 
-    _group_input(at, 0, "blocks").set_value(2).run()
+    next(n for n in at.number_input if n.key.endswith(key_end)).set_value(good).run()
     assert not problems_on(at)
     assert not next(b for b in at.button if b.label == "Train").disabled
 
