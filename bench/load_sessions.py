@@ -1,4 +1,4 @@
-"""Load: many browser sessions polling one running job, on one server.
+"""Load: many sessions polling one running job, on one server.
 
 A workshop has 30 attendees with the Runs page open while a run trains.
 Each open page polls the store with the live-run fragment
@@ -8,7 +8,7 @@ temporary LABCORE_HOME), queues a long `sleep` job (one epoch a second,
 progress four times a second: a training run without the CPU cost of one),
 and opens the sessions.
 
-Two clients:
+Three clients:
 
 browser  one headless Chromium, one context (browser session) per
          attendee, on /runs (the builder shows only `train` runs live, and
@@ -39,11 +39,54 @@ apptest  N AppTest sessions in this process, on the same page, taking
          sessions cannot run at once). No browser, no network. A round
          over 1 s means N sessions ask more than one Python process can
          do, as the server's script threads share one interpreter lock.
+websocket N sessions in one Python process (asyncio and `websockets`, apart
+         from the server), each speaking Streamlit's own protocol on
+         /_stcore/stream as the frontend does, with no browser: Chromium
+         pages on the same two cores measured the browsers as much as the
+         server. A session asks for the page (BackMsg rerun_script naming it
+         by its URL path, with the query string), then keeps what the
+         frontend keeps for its next requests (the page's script hash from
+         the navigation message, the query string the app sets, the hashes
+         of the messages it has cached) and runs the frontend's fragment
+         timers: for each fragment the page announces (ForwardMsg
+         auto_rerun; a whole-page run announces them afresh, stop_auto_rerun
+         ends one) a rerun request with its id every `run_every` seconds,
+         answered or not. Measured with this process's clock:
+         - page load: from the page request to the end of the first
+           whole-page run (script_finished).
+         - fragment round trip: as for the browser, from a request to the
+           finish of the first run that started after it (its new_session
+           arrived after the request was sent) and ended normally; here a
+           run also has to run that fragment (or the whole page), as each
+           run names its fragments (ForwardMsg metadata.run), so a run of
+           the sidebar's fragment does not answer a request for the live
+           run's. A run the server started just before a request arrived
+           can still be credited to it when its start arrives after the
+           request was sent (rare while runs are shorter than the timers).
+         - fragment runs per session per second: fragments run (one run may
+           hold both), against what the timers ask (1 / run_every summed:
+           1.5 here).
+         - staleness: as for the browser, from the texts of the main area's
+           progress bar as they arrive (not as drawn).
+         - the client's own CPU (its event loop's thread; the bench's store
+           poller is another thread), to show it is light.
+         What it measures is the server's side of polling: script threads,
+         the fragment bodies (store reads, Altair specs built), serialising
+         and sending. Not measured: drawing, Vega in a browser, the page's
+         HTML and scripts (never fetched), and the widget states a browser
+         sends back (it sends none: every widget keeps its default, as for
+         an attendee who has not touched one). Each N gets a fresh server
+         and job, and, as with the browser, a first session on "/" (which
+         starts the job's supervisor) stays open beside the N.
 
 Server memory is VmRSS from /proc/<pid>/status: at start (one session
 loaded), once all sessions are open, and at the end, with VmHWM (peak).
 CPU is from /proc/<pid>/stat, for the server and (browser client) for the
 Chromium processes this bench started, as cores used over the window.
+The WebSocket client's MB per session is (all open - 1 open) / N: at small
+N it holds the first visit's imports for the page. Several session counts
+(`--sessions 1 10 30 50`) run one after the other, each on its own fresh
+server.
 
 Bounded: at most 60 sessions, 300 s to open them (one that takes over
 60 s is counted as failed) and a 180 s window; loopback only.
@@ -51,6 +94,7 @@ Bounded: at most 60 sessions, 300 s to open them (one that takes over
 Run from the repository root:
     python -m bench.load_sessions                     # 30 browsers, 30 s, then 30 AppTest sessions
     python -m bench.load_sessions --client browser --sessions 10 --seconds 20
+    python -m bench.load_sessions --client websocket --sessions 1 10 30 50 --seconds 30
 """
 
 import argparse
@@ -69,7 +113,7 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/load_sessions.py` works too
 
 from bench import _processes, _report  # noqa: E402  (after the path above)
 
-__all__ = ["main", "run_apptest", "run_browser"]
+__all__ = ["ProtocolSession", "fragment_round_trips", "main", "run_apptest", "run_browser", "run_websocket"]
 
 MAX_SESSIONS = 60
 # How long one arriving session may take to show the live run.
@@ -353,6 +397,352 @@ def _staleness(texts, first_seen, start, end, every_s=0.25):
     return samples
 
 
+# -- the WebSocket client ----------------------------------------------------------------
+
+
+class ProtocolSession:
+    """One page's end of Streamlit's protocol, as the frontend keeps it, without the network.
+
+    `rerun()` makes the BackMsg the page sends to ask for a run; `receive()`
+    reads a ForwardMsg frame and keeps what the frontend keeps for its next
+    requests (the page's script hash, the query string the app set, the
+    messages it has cached) and its fragment timers; and, for the figures,
+    the requests, each run's start, finish and fragments, and the texts of
+    the main area's progress bar.
+    """
+
+    def __init__(self, page, query_string, url):
+        self.page_name, self.query_string, self.url = page, query_string, url
+        self.page_script_hash = self.main_script_hash = ""
+        self.timers = {}  # fragment id -> [interval s, next time due]
+        self.requests = []  # (time sent, fragment id; "" for the whole page)
+        self.runs = {}  # script run id -> [start arrived, finish arrived, fragment ids, status], by start
+        self.loaded_at = None  # when the first whole-page run finished
+        self.progress = []  # (time arrived, text)
+        self.problems = []  # what the frontend would show as an error
+        # The frontend's message cache: hash -> [finished runs when last used, fragment id].
+        # Its hashes go with every request, and the server then sends only a
+        # reference (ref_hash) to a big element the page already has.
+        self.cache = {}
+        self.finished_runs = 0
+        self.max_cache_age = 2
+        self.new_session_since_request = False
+
+    def rerun(self, at, fragment_id=""):
+        """The BackMsg (bytes) asking for a run of the page, or of one fragment (an auto rerun), sent at `at`."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        message = BackMsg()
+        state = message.rerun_script
+        state.query_string = self.query_string
+        state.widget_states.SetInParent()  # none: every widget keeps its default
+        # The first request names the page by its URL path, the next ones by
+        # the hash the server sent back, as the frontend does.
+        state.page_script_hash = self.page_script_hash
+        state.page_name = "" if self.page_script_hash else self.page_name
+        state.fragment_id = fragment_id
+        state.is_auto_rerun = bool(fragment_id)
+        state.cached_message_hashes.extend(self.cache)
+        context = state.context_info
+        context.timezone, context.timezone_offset, context.locale = "UTC", 0, "en-US"
+        context.url, context.is_embedded, context.color_scheme = self.url, False, "light"
+        self.requests.append((at, fragment_id))
+        self.new_session_since_request = False
+        return message.SerializeToString()
+
+    def receive(self, at, frame):
+        """Read one ForwardMsg frame that arrived at `at`; return its type ("delta", "script_finished"...)."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        message = ForwardMsg.FromString(frame)
+        kind = message.WhichOneof("type")
+        if kind == "ref_hash":
+            entry = self.cache.get(message.ref_hash)
+            if entry is None:
+                self.problems.append(f"cached message {message.ref_hash} missing")
+            else:
+                entry[0] = self.finished_runs
+        elif message.metadata.cacheable and message.hash:
+            self.cache.setdefault(message.hash, [0, message.delta.fragment_id])[0] = self.finished_runs
+        if kind == "new_session":
+            run = message.metadata.run
+            self.new_session_since_request = True
+            self.max_cache_age = message.new_session.config.max_cached_message_age
+            self.runs[run.script_run_id] = [at, None, tuple(run.fragment_ids), None]
+            if not run.fragment_ids:
+                # A whole-page run announces its fragments' timers afresh.
+                self.timers.clear()
+                self.main_script_hash = message.new_session.main_script_hash
+                self.page_script_hash = message.new_session.page_script_hash
+        elif kind == "navigation":  # st.navigation: the page that runs
+            self.page_script_hash = message.navigation.page_script_hash
+        elif kind == "page_not_found":
+            self.problems.append(f"page not found: {message.page_not_found.page_name!r}")
+            self.page_script_hash = self.main_script_hash
+        elif kind == "page_info_changed":
+            self.query_string = message.page_info_changed.query_string
+        elif kind == "auto_rerun":
+            interval, fragment_id = message.auto_rerun.interval, message.auto_rerun.fragment_id
+            # The frontend's setInterval: it fires one interval after the
+            # announcement, and one with the same interval is kept going.
+            if self.timers.get(fragment_id, [None])[0] != interval:
+                self.timers[fragment_id] = [interval, at + interval]
+        elif kind == "stop_auto_rerun":
+            for fragment_id in message.stop_auto_rerun.fragment_ids:
+                self.timers.pop(fragment_id, None)
+        elif kind == "script_finished":
+            self._finished(at, message)
+        elif (kind == "delta" and message.delta.new_element.WhichOneof("type") == "progress"
+              and message.metadata.delta_path[:1] == [0]):  # the main area, not the sidebar
+            self.progress.append((at, message.delta.new_element.progress.text))
+        return kind
+
+    def _finished(self, at, message):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        status, run = message.script_finished, message.metadata.run
+        if run.script_run_id in self.runs:
+            self.runs[run.script_run_id][1], self.runs[run.script_run_id][3] = at, status
+        if self.loaded_at is None and status == ForwardMsg.FINISHED_SUCCESSFULLY and not run.fragment_ids:
+            self.loaded_at = at
+        # As the frontend: a run that ended, not cut short for a rerun, and
+        # with no request sent since it started, ages the cached messages
+        # (only those of its fragments, for a fragment run); one unused for
+        # more than the server's max_cached_message_age runs is dropped.
+        if (message.metadata.HasField("run") and status != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+                and self.new_session_since_request):
+            self.finished_runs += 1
+            fragments = set(run.fragment_ids)
+            for key, (used, fragment_id) in list(self.cache.items()):
+                if (not fragments or fragment_id in fragments) and self.finished_runs - used > self.max_cache_age:
+                    del self.cache[key]
+
+    def due(self, now):
+        """The fragment ids whose timers have fired by `now`; each then waits an interval more (none caught up)."""
+        fired = []
+        for fragment_id, timer in self.timers.items():
+            if timer[1] <= now:
+                fired.append(fragment_id)
+                timer[1] += timer[0]
+                if timer[1] <= now:  # late (a busy loop): no burst of missed ticks, as setInterval
+                    timer[1] = now + timer[0]
+        return fired
+
+    def next_due(self):
+        """When the next timer fires; None when there is none."""
+        return min((timer[1] for timer in self.timers.values()), default=None)
+
+
+def fragment_round_trips(requests, runs):
+    """Match fragment rerun requests to the runs that answered them.
+
+    The server merges requests that arrive while a run is going into the
+    next run, so a request is answered by the first run whose start arrived
+    after it was sent, that ended normally, and that ran its fragment (or
+    the whole page).
+
+    Args:
+        requests: (time sent, fragment id) pairs.
+        runs: [start arrived, finish arrived or None, fragment ids (empty: the
+            whole page), ForwardMsg.ScriptFinishedStatus or None] in order of start.
+
+    Returns:
+        ([(time sent, round trip s)], [time sent of each request not answered]).
+    """
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    normal = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+    answered, pending = [], sorted(requests)
+    for started, finished, fragments, status in runs:
+        if finished is None or status not in normal:
+            continue
+        hit = [asked < started and (not fragments or fragment_id in fragments) for asked, fragment_id in pending]
+        answered += [(asked, finished - asked) for (asked, _), yes in zip(pending, hit) if yes]
+        pending = [request for request, yes in zip(pending, hit) if not yes]
+    return answered, [asked for asked, _ in pending]
+
+
+class _Attendee:
+    """One session's connection: every frame into its ProtocolSession, and its fragment timers fired."""
+
+    def __init__(self, websocket, session):
+        import asyncio
+
+        self.websocket, self.session = websocket, session
+        self.loaded, self.timers_changed = asyncio.Event(), asyncio.Event()
+        self.tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._fire_timers())]
+
+    @classmethod
+    async def open(cls, base, page, query_string, timeout_s):
+        """Connect, ask for the page and wait (up to `timeout_s`) until its first whole run has finished."""
+        import asyncio
+
+        from websockets.asyncio.client import connect
+
+        # Like a browser: no compression (the server does not enable it), no
+        # client pings, no proxy, no cap on a message's size.
+        websocket = await connect(base.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
+                                  compression=None, ping_interval=None, proxy=None, max_size=None,
+                                  open_timeout=timeout_s)
+        attendee = cls(websocket, ProtocolSession(page, query_string, f"{base}/{page}"))
+        try:
+            await websocket.send(attendee.session.rerun(time.time()))
+            await asyncio.wait_for(attendee.loaded.wait(), timeout_s)
+            if attendee.session.problems:
+                raise RuntimeError("; ".join(attendee.session.problems))
+        except BaseException:
+            await attendee.close()
+            raise
+        return attendee
+
+    async def _read(self):
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for frame in self.websocket:
+                kind = self.session.receive(time.time(), frame)
+                if kind in ("new_session", "auto_rerun", "stop_auto_rerun"):
+                    self.timers_changed.set()
+                if self.session.loaded_at is not None:
+                    self.loaded.set()
+        except ConnectionClosed as error:
+            self.session.problems.append(f"connection lost: {error}")
+        else:
+            self.session.problems.append("the server closed the connection")
+        self.loaded.set()  # nothing more will come: `open` stops waiting and reports the problem
+
+    async def _fire_timers(self):
+        import asyncio
+
+        while True:
+            now = time.time()
+            for fragment_id in self.session.due(now):
+                await self.websocket.send(self.session.rerun(now, fragment_id))
+            due = self.session.next_due()
+            self.timers_changed.clear()
+            try:
+                await asyncio.wait_for(self.timers_changed.wait(), None if due is None else max(0.0, due - time.time()))
+            except TimeoutError:
+                pass
+
+    async def close(self):
+        import asyncio
+
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.websocket.close()
+
+
+def run_websocket(sessions, seconds, page):
+    """Open `sessions` protocol sessions from this process on a fresh server; return the figures as a dict."""
+    import asyncio
+
+    from labcore.store import Store
+
+    home = Path(tempfile.mkdtemp(prefix="labcore-load-ws-"))
+    store = Store(home / "labcore.db")
+    run_id = _queue_job(store, seconds)
+    figures = {"client": "websocket", "sessions": sessions, "seconds": seconds, "page": page}
+    server, base = _processes.start_app(home, log=home / "server.log", timeout_s=60,
+                                        extra_args=["--server.fileWatcherType", "none",
+                                                    "--client.toolbarMode", "minimal"])
+    try:
+        asyncio.run(_drive_websocket(figures, server.pid, base, store, run_id))
+        figures["rss_end_mb"], figures["rss_peak_mb"] = _memory(server.pid)
+        figures["job_status_after"] = store.get_run(run_id).status
+    finally:
+        _processes.stop_app(server)
+        _processes.stop_run(store, run_id, timeout_s=10)
+    return figures
+
+
+async def _drive_websocket(figures, server_pid, base, store, run_id):
+    """Open the sessions one after the other, keep them polling for the window; fill in `figures`."""
+    import asyncio
+
+    sessions, seconds, page = figures["sessions"], figures["seconds"], figures["page"]
+    timeout_s = OPEN_TIMEOUT_MS / 1000
+    attendees = []
+    try:
+        # As with the browser: a first session on "/" starts the job (the
+        # entry point starts the job supervisor) and stays open.
+        attendees.append(await _Attendee.open(base, "", "owner=load-watcher", timeout_s))
+        waited = time.monotonic()
+        while not store.get_run(run_id).progress_text:
+            if time.monotonic() - waited > 60:
+                raise RuntimeError("timed out after 60 s waiting for the job to report progress")
+            await asyncio.sleep(0.1)
+        figures["rss_start_mb"] = _processes.memory_mb(server_pid)
+
+        # One session after the other, each until its page has loaded: an
+        # attendee arriving. One that fails is counted, not fatal.
+        opened, failed = time.monotonic(), []
+        for _ in range(sessions):
+            if time.monotonic() - opened > OPEN_BUDGET_S:
+                failed.append(f"not tried: opening had taken over {OPEN_BUDGET_S} s")
+                continue
+            try:
+                attendees.append(await _Attendee.open(base, page, f"owner={OWNER}", timeout_s))
+            except Exception as error:  # a timeout or a refusal under load is a result
+                failed.append(f"{type(error).__name__}: {error}")
+        watching = [attendee.session for attendee in attendees[1:]]
+        figures["open_all_s"] = time.monotonic() - opened
+        figures["sessions_open"] = len(watching)
+        figures["open_failures"] = failed
+        figures["open_p50_s"], figures["open_p95_s"], figures["open_max_s"], _ = percentiles(
+            [session.loaded_at - session.requests[0][0] for session in watching])
+        figures["rss_open_mb"] = _processes.memory_mb(server_pid)
+
+        watcher = StoreWatcher(store, run_id)
+        watcher.start()
+        # The client's work all runs on this thread (the event loop); the
+        # store poller is another thread of this process.
+        cpu_server, cpu_client = cpu_seconds([server_pid]), time.thread_time()
+        started, rss_samples = time.time(), []
+        load_start = _report.load_average()
+        while time.time() - started < seconds:
+            rss_samples.append(_processes.memory_mb(server_pid))
+            await asyncio.sleep(1.0)
+        window = time.time() - started
+        figures["server_cores"] = (cpu_seconds([server_pid]) - cpu_server) / window
+        figures["client_cores"] = (time.thread_time() - cpu_client) / window
+        figures["load_average_start_end"] = [load_start[0], _report.load_average()[0]]
+        watcher.stop.set()
+    finally:
+        await asyncio.gather(*(attendee.close() for attendee in attendees))
+    figures["rss_max_during_mb"] = max(rss_samples)
+    if watching:
+        figures["server_cores_per_session"] = figures["server_cores"] / len(watching)
+        figures["rss_per_session_mb"] = (figures["rss_open_mb"] - figures["rss_start_mb"]) / len(watching)
+    figures.update(_websocket_figures(watching, watcher.first_seen, started, started + window))
+
+
+def _websocket_figures(sessions, first_seen, start, end):
+    """Fragment round trips, fragment runs, staleness and problems of the sessions, inside [start, end]."""
+    round_trip_s, stale_s, done, asked, unanswered, problems = [], [], [], [], 0, []
+    for session in sessions:
+        runs = list(session.runs.values())
+        answered, left = fragment_round_trips([request for request in session.requests if request[1]], runs)
+        round_trip_s += [seconds for at, seconds in answered if start <= at <= end]
+        unanswered += sum(1 for at in left if start <= at <= end - 5)
+        done.append(sum(len(fragments) for _, finished, fragments, _ in runs
+                        if fragments and finished is not None and start <= finished <= end) / (end - start))
+        asked.append(sum(1 / interval for interval, _ in session.timers.values()))
+        stale_s += _staleness([(1000 * at, text) for at, text in session.progress], first_seen, start, end)
+        problems += session.problems
+    p50, p95, worst, count = percentiles(round_trip_s)
+    stale50, stale95, stale_worst, stale_count = percentiles(stale_s)
+    return {
+        "rerun_p50_s": p50, "rerun_p95_s": p95, "rerun_max_s": worst, "reruns": count,
+        "reruns_unanswered": unanswered,
+        "stale_p50_s": stale50, "stale_p95_s": stale95, "stale_max_s": stale_worst, "stale_samples": stale_count,
+        "fragment_runs_per_session_per_s": statistics.median(done) if done else None,
+        "fragment_runs_asked_per_session_per_s": statistics.median(asked) if asked else None,
+        "problems": problems[:5], "problem_count": len(problems),
+    }
+
+
 # -- the AppTest client ------------------------------------------------------------------
 
 
@@ -421,8 +811,29 @@ def run_apptest(sessions, seconds, page):
 # -- report --------------------------------------------------------------------------------
 
 
-def _table(figures):
-    """A markdown table of one client's figures."""
+HEADERS = {
+    "browser": ("| Chromium sessions open / asked | window s | fragment round trip p50 / p95 ms "
+                "| staleness p50 / p95 ms | fragment runs per page per s (1.5 asked) "
+                "| server RSS MB start / open / end | server cores | Chromium cores | load average |",
+                "|---|---|---|---|---|---|---|---|---|"),
+    "apptest": ("| AppTest sessions | window s | full-page rerun p50 / p95 ms | round of all sessions p50 / p95 ms "
+                "| reruns per page per s (1 asked) | process RSS MB start / open / end | cores | errors |",
+                "|---|---|---|---|---|---|---|---|"),
+    "websocket": ("| WebSocket sessions open / asked | window s | page load p50 / p95 ms "
+                  "| fragment round trip p50 / p95 ms | staleness p50 / p95 ms "
+                  "| fragment runs per session per s, done / asked | server cores | server cores per session "
+                  "| server RSS MB 1 open / all open / peak | server MB per session | client cores "
+                  "| problems | load average |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"),
+}
+
+
+def _table(results):
+    """A markdown table of one client's figures, a row per run."""
+    return "\n".join([*HEADERS[results[0]["client"]], *map(_row, results)])
+
+
+def _row(figures):
     def ms(key):
         value = figures.get(key)
         return "-" if value is None else f"{1000 * value:.0f}"
@@ -433,39 +844,42 @@ def _table(figures):
 
     memory = (f"{number('rss_start_mb')} / {number('rss_open_mb')} / {number('rss_end_mb')} "
               f"(peak {number('rss_peak_mb')})")
+    load = " to ".join(f"{v:.0f}" for v in figures.get("load_average_start_end", []))
     if figures["client"] == "browser":
-        return "\n".join([
-            "| Chromium sessions open / asked | window s | fragment round trip p50 / p95 ms "
-            "| staleness p50 / p95 ms | fragment runs per page per s (1.5 asked) "
-            "| server RSS MB start / open / end | server cores | Chromium cores | load average |",
-            "|---|---|---|---|---|---|---|---|---|",
-            f"| {figures.get('sessions_open')} / {figures['sessions']} | {figures['seconds']:g} "
-            f"| {ms('rerun_p50_s')} / {ms('rerun_p95_s')} | {ms('stale_p50_s')} / {ms('stale_p95_s')} "
-            f"| {number('reruns_per_page_per_s', '{:.2f}')} | {memory} | {number('server_cores', '{:.2f}')} "
-            f"| {number('browser_cores', '{:.2f}')} "
-            f"| {' to '.join(f'{v:.0f}' for v in figures.get('load_average_start_end', []))} |",
-        ])
-    return "\n".join([
-        "| AppTest sessions | window s | full-page rerun p50 / p95 ms | round of all sessions p50 / p95 ms "
-        "| reruns per page per s (1 asked) | process RSS MB start / open / end | cores | errors |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| {figures['sessions']} | {figures['seconds']:g} | {ms('rerun_p50_s')} / {ms('rerun_p95_s')} "
-        f"| {ms('round_p50_s')} / {ms('round_p95_s')} | {number('reruns_per_page_per_s', '{:.2f}')} "
-        f"| {memory} | {number('server_cores', '{:.2f}')} | {figures.get('error_count', 0)} |",
-    ])
+        return (f"| {figures.get('sessions_open')} / {figures['sessions']} | {figures['seconds']:g} "
+                f"| {ms('rerun_p50_s')} / {ms('rerun_p95_s')} | {ms('stale_p50_s')} / {ms('stale_p95_s')} "
+                f"| {number('reruns_per_page_per_s', '{:.2f}')} | {memory} | {number('server_cores', '{:.2f}')} "
+                f"| {number('browser_cores', '{:.2f}')} | {load} |")
+    if figures["client"] == "websocket":
+        return (f"| {figures.get('sessions_open')} / {figures['sessions']} | {figures['seconds']:g} "
+                f"| {ms('open_p50_s')} / {ms('open_p95_s')} | {ms('rerun_p50_s')} / {ms('rerun_p95_s')} "
+                f"| {ms('stale_p50_s')} / {ms('stale_p95_s')} "
+                f"| {number('fragment_runs_per_session_per_s', '{:.2f}')} / "
+                f"{number('fragment_runs_asked_per_session_per_s', '{:.2f}')} "
+                f"| {number('server_cores', '{:.2f}')} | {number('server_cores_per_session', '{:.3f}')} "
+                f"| {number('rss_start_mb')} / {number('rss_open_mb')} / {number('rss_peak_mb')} "
+                f"| {number('rss_per_session_mb', '{:.1f}')} | {number('client_cores', '{:.2f}')} "
+                f"| {figures.get('problem_count', 0) + len(figures.get('open_failures', []))} | {load} |")
+    return (f"| {figures['sessions']} | {figures['seconds']:g} | {ms('rerun_p50_s')} / {ms('rerun_p95_s')} "
+            f"| {ms('round_p50_s')} / {ms('round_p95_s')} | {number('reruns_per_page_per_s', '{:.2f}')} "
+            f"| {memory} | {number('server_cores', '{:.2f}')} | {figures.get('error_count', 0)} |")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.load_sessions", description=__doc__.split("\n")[0])
-    parser.add_argument("--client", choices=("browser", "apptest", "both"), default="both")
-    parser.add_argument("--sessions", type=int, default=30, help=f"concurrent sessions (at most {MAX_SESSIONS})")
+    parser.add_argument("--client", choices=("browser", "apptest", "websocket", "both"), default="both",
+                        help="both: browser, then apptest")
+    parser.add_argument("--sessions", type=int, nargs="+", default=[30],
+                        help=f"concurrent sessions (at most {MAX_SESSIONS}); several run one after the other, "
+                             "each on a fresh server")
     parser.add_argument("--seconds", type=float, default=30, help=f"measuring window (at most {MAX_SECONDS})")
+    parser.add_argument("--page", default="runs", help="the page the sessions open (its URL path)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--quiet-wait", type=float, default=0, metavar="S",
                         help="first wait up to S seconds for the 1-minute load to fall below 2")
     args = parser.parse_args(argv)
-    if not 1 <= args.sessions <= MAX_SESSIONS:
-        parser.error(f"--sessions must be an int in [1, {MAX_SESSIONS}]; got {args.sessions}.")
+    if not all(1 <= sessions <= MAX_SESSIONS for sessions in args.sessions):
+        parser.error(f"--sessions must be ints in [1, {MAX_SESSIONS}]; got {args.sessions}.")
     if not 5 <= args.seconds <= MAX_SECONDS:
         parser.error(f"--seconds must be a number in [5, {MAX_SECONDS}]; got {args.seconds}.")
 
@@ -473,17 +887,17 @@ def main(argv=None):
     while args.quiet_wait and _report.load_average()[0] >= 2 and time.monotonic() - waited < args.quiet_wait:
         time.sleep(10)
     print(f"load average {_report.load_average()} after waiting {time.monotonic() - waited:.0f} s", flush=True)
+    clients = {"both": ("browser", "apptest")}.get(args.client, (args.client,))
+    runners = {"browser": run_browser, "apptest": run_apptest, "websocket": run_websocket}
     results = []
-    if args.client in ("browser", "both"):
-        results.append(run_browser(args.sessions, args.seconds, "runs"))
-        print(json.dumps(results[-1], indent=1), flush=True)
-    if args.client in ("apptest", "both"):
-        results.append(run_apptest(args.sessions, args.seconds, "runs"))
-        print(json.dumps(results[-1], indent=1), flush=True)
+    for client in clients:
+        for sessions in args.sessions:
+            results.append(runners[client](sessions, args.seconds, args.page))
+            print(json.dumps(results[-1], indent=1), flush=True)
     print(f"\nload average now {_report.load_average()}, {os.cpu_count()} CPUs; command: python -m bench.load_sessions "
           + " ".join(sys.argv[1:]))
-    for figures in results:
-        print("\n" + _table(figures))
+    for client in clients:
+        print("\n" + _table([figures for figures in results if figures["client"] == client]))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
