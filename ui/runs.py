@@ -22,7 +22,18 @@ STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/direction
 
 
 def status_label(run):
-    """The status with a progress figure while running, e.g. 'running 40%'."""
+    """The status with a progress figure while running, e.g. 'running 40%'; 'cancelling' once asked to stop.
+
+    Example:
+    >>> from types import SimpleNamespace as Run
+    >>> status_label(Run(status="running", progress=0.4, cancel_requested=False))
+    'running 40%'
+    >>> status_label(Run(status="queued", progress=0.0, cancel_requested=True))
+    'cancelling'
+    """
+    if run.status in ACTIVE and run.cancel_requested:
+        # A worker honours a cancel within a batch, a poll or two later: say at once that it was heard.
+        return "cancelling"
     return f"running {100 * (run.progress or 0):.0f}%" if run.status == "running" else run.status
 
 
