@@ -11,7 +11,7 @@ import time
 
 import streamlit as st
 
-from labcore import (data, errors, fit_reading, leaderboard, references, room, schedules, slides, spec, trainconfig,
+from labcore import (data, diagram, errors, fit_reading, leaderboard, references, room, schedules, slides, spec, trainconfig,
                      viz)
 from ui import fields, lab, runs, sidebar, spec_widgets, state
 
@@ -95,6 +95,8 @@ prefix = f"builder_{origin}_{uploaded.file_id if uploaded is not None else ''}_{
 model_spec, spec_fields = spec_widgets.spec_editor(base, prefix)
 st.markdown("#### Shapes and parameters")
 problems = spec_widgets.summary(model_spec, f"{prefix}_summary", fields=spec_fields)
+if not problems:
+    st.graphviz_chart(diagram.dot(model_spec), width="stretch")
 st.download_button("Download this spec (JSON)", json.dumps(model_spec.to_dict(), indent=2),
                    file_name=f"{model_spec.name}.json", mime="application/json",
                    disabled=bool(problems))

@@ -143,3 +143,13 @@ def test_builder_trains_the_default_model_over_seeds_in_workers_and_reads_the_fi
     said = fit_reading.reading([run.result["train_accuracy"] for run in done],
                                [run.result["val_accuracy"] for run in done], 10)
     assert any(m.value == f"**Over 2 seed(s):** {said}" for m in at.markdown), [m.value for m in at.markdown]
+
+
+def test_builder_draws_the_model_and_follows_the_groups():
+    at = open_page("app_pages/builder.py")
+    drawn = at.get("graphviz_chart")[0].proto.spec
+    assert drawn.count(" -> ") == 5 and "group 3: 1 x " in drawn
+    _group_input(at, 2, "blocks").set_value(2).run()
+    assert "group 3: 2 x " in at.get("graphviz_chart")[0].proto.spec
+    _group_input(at, 2, "blocks").set_value(0).run()
+    assert not at.get("graphviz_chart"), "no drawing of a model that cannot be built"
