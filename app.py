@@ -20,5 +20,6 @@ page = st.navigation({
               for e in entries]
     for section, entries in nav.SECTIONS.items()
 })
+state.apply_loaded_widgets()
 sidebar.render()
 page.run()

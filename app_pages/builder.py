@@ -11,8 +11,8 @@ import time
 
 import streamlit as st
 
-from labcore import (data, diagram, errors, fit_reading, leaderboard, references, room, schedules, slides, spec, trainconfig,
-                     viz)
+from labcore import (data, diagram, errors, fit_reading, leaderboard, links, references, room, schedules, slides,
+                     spec, trainconfig, viz)
 from ui import fields, lab, runs, sidebar, spec_widgets, state
 
 text = slides.sections("builder")
@@ -35,12 +35,32 @@ TRAIN_FIELDS = {
 }
 
 
+LINK_PARAM = "model"
+
+
+def widget_values(start, train):
+    """The widget values that show a starting point and its training settings (dataset included)."""
+    return {"builder_start": start, sidebar.DATASET_KEY: train.dataset,
+            **{key: shown(train) for key, shown in TRAIN_FIELDS.items()}}
+
+
 def load_shared():
     """Start from the instructor's model: its spec, its dataset and its training settings."""
-    st.session_state["builder_start"] = "instructor"
-    st.session_state[sidebar.DATASET_KEY] = shared.train.dataset
-    for key, shown in TRAIN_FIELDS.items():
-        st.session_state[key] = shown(shared.train)
+    st.session_state.update(widget_values("instructor", shared.train))
+
+
+# A link to a model (`labcore.links`) loads it once; a link that cannot be read says why while it is in the URL.
+linked = st.query_params.get(LINK_PARAM)
+if linked and linked != st.session_state.get("builder_link_read"):
+    try:
+        from_link = links.decode(linked)
+    except errors.LabError as exc:
+        st.error(f"{exc} The page shows its defaults instead.", icon=":material/link_off:")
+    else:
+        st.session_state["builder_link_read"] = linked
+        st.session_state["builder_linked"] = from_link
+        state.load_widgets(widget_values("link", trainconfig.TrainConfig.from_dict(from_link["train"])))
+from_link = st.session_state.get("builder_linked")
 
 
 if shared is not None and not state.is_instructor():
@@ -57,6 +77,7 @@ n_classes = len(dataset.class_names)
 # -- where the spec starts from: the default, the instructor's, a reference model or a file --
 STARTS = ({"default": "a small default model"}
           | ({"instructor": f"the instructor's model: {shared.title}"} if shared is not None else {})
+          | ({"link": f"the model of the link: {from_link['spec'].get('name', 'model')}"} if from_link else {})
           | {k: r.title for k, r in references.REFERENCES.items() if r.spec.task.kind == "classifier"})
 if st.session_state.get("builder_start", "default") not in STARTS:
     st.session_state["builder_start"] = "default"  # the instructor withdrew the model this page started from
@@ -68,6 +89,8 @@ uploaded = b.file_uploader("…or load a spec (JSON)", type=["json"], key="build
 
 if start == "instructor":
     base = shared.spec
+elif start == "link":
+    base = spec.ModelSpec.from_dict(from_link["spec"])
 else:
     base = spec.default_spec() if start == "default" else references.REFERENCES[start].spec
 loaded = None
@@ -89,7 +112,11 @@ if start == "default" and loaded is None:
     base = dataclasses.replace(base, input_shape=dataset.image_shape)
 base = dataclasses.replace(base, task=dataclasses.replace(base.task, n_classes=n_classes))
 # A new starting point (a new push included) must reset the widgets, so their keys carry it.
-origin = f"{start}{int(shared.at) if start == 'instructor' else ''}"
+origin = start
+if start == "instructor":
+    origin += str(int(shared.at))
+elif start == "link":
+    origin += st.session_state["builder_link_read"][-12:]
 prefix = f"builder_{origin}_{uploaded.file_id if uploaded is not None else ''}_{dataset.key}"
 
 model_spec, spec_fields = spec_widgets.spec_editor(base, prefix)
@@ -154,6 +181,12 @@ with button:
                    disabled=bool(problems or train_problems))
 if problems or train_problems:
     st.caption("Train is off until every field above holds a value it allows (each says what it allows).")
+else:
+    with st.expander("Share this model and its settings as a link", icon=":material/link:"):
+        st.caption("Whoever opens it gets this spec, dataset and training settings in their own Model Builder "
+                   "(copy it with the icon at its right).")
+        st.code(f"{(st.context.url or '').split('?')[0]}?{LINK_PARAM}={links.encode(config)}", language=None,
+                wrap_lines=True)
 
 latest = state.get_store().list_runs(owner=state.owner(), kind="train", limit=1)
 if latest:

@@ -23,7 +23,8 @@ import streamlit as st
 from labcore import device, owners, store, supervisor
 
 __all__ = ["get_store", "get_supervisor", "device_probe", "slots", "owner", "is_instructor", "instructor_token",
-           "unlock_instructor", "lock_instructor", "keep_owner_in_url", "INSTRUCTOR_KEY"]
+           "unlock_instructor", "lock_instructor", "keep_owner_in_url", "INSTRUCTOR_KEY", "load_widgets",
+           "apply_loaded_widgets"]
 
 INSTRUCTOR_KEY = "instructor"
 
@@ -148,3 +149,27 @@ def unlock_instructor(candidate):
 def lock_instructor():
     """Leave instructor mode."""
     st.session_state[INSTRUCTOR_KEY] = False
+
+
+_LOADED = "widgets_to_load"
+
+
+def load_widgets(values):
+    """Give widgets these values, then rerun: a page that loads a setting (a link) sets fields drawn before it.
+
+    Streamlit refuses to change a widget's value once the widget is drawn in
+    a run, and the sidebar (the dataset) is drawn before the page. So the
+    values wait in the session for the next run, where `app.py` applies them
+    (`apply_loaded_widgets`) before anything is drawn.
+
+    Args:
+        values: dict of widget key -> value.
+    """
+    st.session_state[_LOADED] = dict(values)
+    st.rerun()
+
+
+def apply_loaded_widgets():
+    """Apply the values `load_widgets` left for this run; app.py calls it before drawing any widget."""
+    for key, value in st.session_state.pop(_LOADED, {}).items():
+        st.session_state[key] = value

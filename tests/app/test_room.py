@@ -96,3 +96,42 @@ def test_a_pushed_entry_the_builder_cannot_load_is_not_offered(quiet_room, entry
     at = open_page(BUILDER, owner="attendee-two")
     assert not problems_on(at)
     assert not any(b.key == "builder_load_shared" for b in at.button)
+
+
+# -- links: a setting in the URL ------------------------------------------------------------------
+
+
+def _link_of(at):
+    code = next(c.value for c in at.code if "?model=" in c.value)
+    return code.split("?model=", 1)[1]
+
+
+def test_a_link_opens_the_same_model_and_settings_in_another_session(quiet_room):
+    at = open_page(BUILDER, owner="attendee-one")
+    _widget(at, "number_input", "builder_epochs").set_value(4).run()
+    next(w for w in at.number_input if w.key.endswith("_stem_filters")).set_value(20).run()
+    link = _link_of(at)
+    assert "owner" not in link and len(link) < 2000
+
+    other = open_page(owner="attendee-two")
+    other.query_params["model"] = link
+    other.switch_page(BUILDER).run()
+    assert not problems_on(other)
+    assert other.selectbox(key="builder_start").value == "link"
+    assert _widget(other, "number_input", "builder_epochs").value == 4
+    assert [w.value for w in other.number_input if w.key.endswith("_stem_filters")] == [20]
+    assert _link_of(other) == link, "the same model and settings give the same link"
+
+
+@pytest.mark.parametrize("link, message", [
+    ("v9.abc", "The link's model is of version 'v9'; this app reads 'v1' links."),
+    ("v1.eNqrVkrOz", "The link's model is cut or altered: copy the whole link again."),
+    ("v1." + "A" * 7000, "The link's model is longer than 6,000 characters: it was not made by this app."),
+])
+def test_a_bad_link_says_why_and_the_page_keeps_its_defaults(quiet_room, link, message):
+    at = open_page(owner="attendee-three")
+    at.query_params["model"] = link
+    at.switch_page(BUILDER).run()
+    assert [e.value for e in at.exception] == []
+    assert f"{message} The page shows its defaults instead." in [e.value for e in at.error]
+    assert at.selectbox(key="builder_start").value == "default"
