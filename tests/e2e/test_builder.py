@@ -8,7 +8,7 @@ import time
 
 from labcore import jobs
 
-from .conftest import MAIN, expect, open_page, page_url, report, screenshot, set_number, wait_idle
+from .conftest import MAIN, expect, open_page, page_url, report, screenshot, set_number, spin, wait_idle, wait_rerun
 
 PROGRESS = f"{MAIN} [data-testid='stProgress']"
 # The charts drawn under the "Your latest run" heading (the page's other
@@ -42,20 +42,45 @@ def _wait_for_spare(server, timeout_s=90):
     return False
 
 
+# One field of each kind: group and stem ints, a model float, training int and float. Each typed
+# value stays shown (no widget bounds), and the field's message appears right under it.
+BAD_VALUES = [
+    ("group 1: n_blocks", 0, 1, "group 1: n_blocks must be an int in [1, 16]; got 0."),
+    ("filters", 0, 16, "filters must be an int in [1, 1024]; got 0."),
+    ("dropout", 1.5, 0.0, "dropout must be None or a float in [0, 1); got 1.5."),
+    ("epochs", 900, 3, "epochs must be an int in [1, 500]; got 900."),
+    ("learning rate", 20.0, 0.001, "learning rate must be a float in (0, 10]; got 20.0."),
+]
+
+
+def _message_under(page, label):
+    """The error shown in the element right after the field's own (its place in `ui.fields`)."""
+    field = f"[data-testid='stElementContainer']:has(input[aria-label='{label}'])"
+    return page.locator(f"{MAIN} {field} + [data-testid='stElementContainer'] [data-testid='stAlertContentError']")
+
+
 def test_invalid_value_is_named_then_fixed_then_trained(page, server):
-    """n_blocks = 0 names the field and disables Train; fixed, a 2-epoch run draws its curves."""
+    """Each kind of field names its bad value beside itself and disables Train; fixed, a 2-epoch run trains."""
     open_page(page, page_url(server, "builder", "e2e-builder"))
     train = _train_button(page)
     expect(train).to_be_enabled()
 
-    set_number(page, "group 1: n_blocks", 0)
-    error = page.locator('[data-testid="stAlertContentError"]')
-    expect(error).to_contain_text("learner.groups[0].n_blocks must be an int in [1, 16]; got 0.")
-    expect(train).to_be_disabled()
+    def enter(label, value):
+        box = spin(page, label)
+        box.fill(str(value))
+        box.press("Enter")
+        wait_rerun(page)
+        return box
 
-    set_number(page, "group 1: n_blocks", 1)
-    expect(error).to_have_count(0)
-    expect(train).to_be_enabled()
+    for label, bad, good, message in BAD_VALUES:
+        box = enter(label, bad)
+        expect(box).to_have_value(re.compile(rf"^{re.escape(str(bad))}0*$"))  # what is shown is what is checked
+        expect(_message_under(page, label)).to_contain_text(message)
+        expect(train).to_be_disabled()
+        expect(page.get_by_text("Train is off until every field above holds a value it allows")).to_be_visible()
+        enter(label, good)
+        expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+        expect(train).to_be_enabled()
 
     set_number(page, "epochs", 2)
     set_number(page, "images to use (0 = all)", 500)
