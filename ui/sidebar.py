@@ -50,7 +50,8 @@ def _queue():
             st.progress(min(max(run.progress or 0.0, 0.0), 1.0),
                         text=f"#{run.id} {run.title}{mine}")
         elif run.id in ahead:
-            st.caption(f"⏳ #{run.id} {run.title}{mine}: {queue.wait_text(ahead[run.id])}")
+            # A Material icon, not an emoji: headless Chromium without emoji fonts drew "⏳" as an empty box.
+            st.caption(f":material/hourglass_top: #{run.id} {run.title}{mine}: {queue.wait_text(ahead[run.id])}")
     slots, note = state.slots()
     if slots > 1:
         st.caption(f"{slots} runs train at once; owners take turns.")

@@ -55,8 +55,9 @@ def test_the_sidebar_serves_owners_in_turn_and_says_when_each_run_starts(busy_qu
     at = open_page(owner="bob")
     captions = [c.value for c in at.sidebar.caption]
     # Ann's run is half way after a minute; runs like these took 3 min.
-    assert f"⏳ #{bob} bob's first (yours): next in line · starts in about 1 min, done in about 4 min" in captions
-    assert f"⏳ #{ann} ann's second: 1 run before it · starts in about 4 min, done in about 7 min" in captions
+    waiting = ":material/hourglass_top:"
+    assert f"{waiting} #{bob} bob's first (yours): next in line · starts in about 1 min, done in about 4 min" in captions
+    assert f"{waiting} #{ann} ann's second: 1 run before it · starts in about 4 min, done in about 7 min" in captions
 
 
 def test_a_run_button_says_where_a_new_run_would_stand(busy_queue):
