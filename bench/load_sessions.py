@@ -54,18 +54,22 @@ websocket N sessions in one Python process (asyncio and `websockets`, apart
          answered or not. Measured with this process's clock:
          - page load: from the page request to the end of the first
            whole-page run (script_finished).
-         - fragment round trip: as for the browser, from a request to the
-           finish of the first run that started after it (its new_session
-           arrived after the request was sent) and ended normally; here a
-           run also has to run that fragment (or the whole page), as each
-           run names its fragments (ForwardMsg metadata.run), so a run of
-           the sidebar's fragment does not answer a request for the live
-           run's. A run the server started just before a request arrived
-           can still be credited to it when its start arrives after the
-           request was sent (rare while runs are shorter than the timers).
-         - fragment runs per session per second: fragments run (one run may
-           hold both), against what the timers ask (1 / run_every summed:
-           1.5 here).
+         - fragment round trip: from a request to the finish of the first
+           run that started after it (its new_session arrived after the
+           request was sent) and delivered its fragment (or the whole
+           page): each run names its fragments (ForwardMsg metadata.run),
+           so a run of the sidebar's fragment does not answer a request for
+           the live run's. Under load the server reports a fragment run
+           that completed as "early for rerun" when the next run starts
+           before its finish went out (it relabels unsent finishes); that
+           run still delivered the fragments the next run does not redraw,
+           and counts for them (`delivered_runs`). A run the server started
+           just before a request arrived can still be credited to it when
+           its start arrives after the request was sent (rare while runs
+           are shorter than the timers).
+         - fragment runs per session per second: fragments delivered (one
+           run may hold both), against what the timers ask (1 / run_every
+           summed: 1.5 here).
          - staleness: as for the browser, from the texts of the main area's
            progress bar as they arrive (not as drawn).
          - the client's own CPU (its event loop's thread; the bench's store
@@ -113,7 +117,8 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/load_sessions.py` works too
 
 from bench import _processes, _report  # noqa: E402  (after the path above)
 
-__all__ = ["ProtocolSession", "fragment_round_trips", "main", "run_apptest", "run_browser", "run_websocket"]
+__all__ = ["ProtocolSession", "delivered_runs", "fragment_round_trips", "main", "run_apptest", "run_browser",
+           "run_websocket"]
 
 MAX_SESSIONS = 60
 # How long one arriving session may take to show the live run.
@@ -231,6 +236,25 @@ def _url_path(page):
     return f"/{page}?owner={OWNER}"
 
 
+def _fresh_server(client, sessions, seconds, page):
+    """A fresh LABCORE_HOME with the long job queued, and the app's server on it.
+
+    Returns:
+        (store, run_id, figures, server process, base URL); `figures` holds
+        what was asked, for the client to fill in.
+    """
+    from labcore.store import Store
+
+    home = Path(tempfile.mkdtemp(prefix=f"labcore-load-{client}-"))
+    store = Store(home / "labcore.db")
+    run_id = _queue_job(store, seconds)
+    figures = {"client": client, "sessions": sessions, "seconds": seconds, "page": page}
+    server, base = _processes.start_app(home, log=home / "server.log", timeout_s=60,
+                                        extra_args=["--server.fileWatcherType", "none",
+                                                    "--client.toolbarMode", "minimal"])
+    return store, run_id, figures, server, base
+
+
 # -- the browser client ------------------------------------------------------------------
 
 
@@ -239,15 +263,7 @@ def run_browser(sessions, seconds, page):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    from labcore.store import Store
-
-    home = Path(tempfile.mkdtemp(prefix="labcore-load-"))
-    store = Store(home / "labcore.db")
-    run_id = _queue_job(store, seconds)
-    figures = {"client": "browser", "sessions": sessions, "seconds": seconds, "page": page}
-    server, base = _processes.start_app(home, log=home / "server.log", timeout_s=60,
-                                        extra_args=["--server.fileWatcherType", "none",
-                                                    "--client.toolbarMode", "minimal"])
+    store, run_id, figures, server, base = _fresh_server("browser", sessions, seconds, page)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -533,29 +549,60 @@ class ProtocolSession:
         return min((timer[1] for timer in self.timers.values()), default=None)
 
 
+def delivered_runs(runs):
+    """The finished runs, each with the fragments whose elements it delivered.
+
+    A run that finished normally delivered all it ran. One reported "early
+    for rerun" may have finished too: when a run starts, the server drops
+    from the session's unsent messages the elements the new run redraws
+    (all, for a whole-page run) and relabels the unsent finish of the run
+    before as early, so under load a fragment run that completed is
+    reported early whenever the next run started before its messages went
+    out. Its other fragments' elements still go out, so it delivered the
+    fragments the next run does not redraw, none when that is a whole-page
+    run. (A fragment run is really cut short only by a whole-page rerun
+    here: timers' reruns do not interrupt a run.)
+
+    Args:
+        runs: [start arrived, finish arrived or None, fragment ids (empty: the
+            whole page), ForwardMsg.ScriptFinishedStatus or None] in order of start.
+
+    Returns:
+        list of (start arrived, finish arrived, fragment ids delivered; empty: the whole page).
+    """
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    normal = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+    delivered = []
+    for (started, finished, fragments, status), following in zip(runs, [*runs[1:], None]):
+        if finished is None:
+            continue
+        if status in normal:
+            delivered.append((started, finished, fragments))
+        elif status == ForwardMsg.FINISHED_EARLY_FOR_RERUN and fragments and following and following[2]:
+            kept = tuple(fragment_id for fragment_id in fragments if fragment_id not in following[2])
+            if kept:
+                delivered.append((started, finished, kept))
+    return delivered
+
+
 def fragment_round_trips(requests, runs):
     """Match fragment rerun requests to the runs that answered them.
 
     The server merges requests that arrive while a run is going into the
     next run, so a request is answered by the first run whose start arrived
-    after it was sent, that ended normally, and that ran its fragment (or
-    the whole page).
+    after it was sent and that delivered its fragment (or the whole page;
+    see `delivered_runs`).
 
     Args:
         requests: (time sent, fragment id) pairs.
-        runs: [start arrived, finish arrived or None, fragment ids (empty: the
-            whole page), ForwardMsg.ScriptFinishedStatus or None] in order of start.
+        runs: as for `delivered_runs`.
 
     Returns:
         ([(time sent, round trip s)], [time sent of each request not answered]).
     """
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    normal = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
     answered, pending = [], sorted(requests)
-    for started, finished, fragments, status in runs:
-        if finished is None or status not in normal:
-            continue
+    for started, finished, fragments in delivered_runs(runs):
         hit = [asked < started and (not fragments or fragment_id in fragments) for asked, fragment_id in pending]
         answered += [(asked, finished - asked) for (asked, _), yes in zip(pending, hit) if yes]
         pending = [request for request, yes in zip(pending, hit) if not yes]
@@ -638,15 +685,7 @@ def run_websocket(sessions, seconds, page):
     """Open `sessions` protocol sessions from this process on a fresh server; return the figures as a dict."""
     import asyncio
 
-    from labcore.store import Store
-
-    home = Path(tempfile.mkdtemp(prefix="labcore-load-ws-"))
-    store = Store(home / "labcore.db")
-    run_id = _queue_job(store, seconds)
-    figures = {"client": "websocket", "sessions": sessions, "seconds": seconds, "page": page}
-    server, base = _processes.start_app(home, log=home / "server.log", timeout_s=60,
-                                        extra_args=["--server.fileWatcherType", "none",
-                                                    "--client.toolbarMode", "minimal"])
+    store, run_id, figures, server, base = _fresh_server("websocket", sessions, seconds, page)
     try:
         asyncio.run(_drive_websocket(figures, server.pid, base, store, run_id))
         figures["rss_end_mb"], figures["rss_peak_mb"] = _memory(server.pid)
@@ -720,14 +759,18 @@ async def _drive_websocket(figures, server_pid, base, store, run_id):
 
 def _websocket_figures(sessions, first_seen, start, end):
     """Fragment round trips, fragment runs, staleness and problems of the sessions, inside [start, end]."""
-    round_trip_s, stale_s, done, asked, unanswered, problems = [], [], [], [], 0, []
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    round_trip_s, stale_s, done, asked, unanswered, early, problems = [], [], [], [], 0, 0, []
     for session in sessions:
         runs = list(session.runs.values())
         answered, left = fragment_round_trips([request for request in session.requests if request[1]], runs)
         round_trip_s += [seconds for at, seconds in answered if start <= at <= end]
         unanswered += sum(1 for at in left if start <= at <= end - 5)
-        done.append(sum(len(fragments) for _, finished, fragments, _ in runs
-                        if fragments and finished is not None and start <= finished <= end) / (end - start))
+        done.append(sum(len(fragments) for _, finished, fragments in delivered_runs(runs)
+                        if fragments and start <= finished <= end) / (end - start))
+        early += sum(1 for _, finished, _, status in runs
+                     if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN and start <= finished <= end)
         asked.append(sum(1 / interval for interval, _ in session.timers.values()))
         stale_s += _staleness([(1000 * at, text) for at, text in session.progress], first_seen, start, end)
         problems += session.problems
@@ -735,7 +778,7 @@ def _websocket_figures(sessions, first_seen, start, end):
     stale50, stale95, stale_worst, stale_count = percentiles(stale_s)
     return {
         "rerun_p50_s": p50, "rerun_p95_s": p95, "rerun_max_s": worst, "reruns": count,
-        "reruns_unanswered": unanswered,
+        "reruns_unanswered": unanswered, "runs_reported_early": early,
         "stale_p50_s": stale50, "stale_p95_s": stale95, "stale_max_s": stale_worst, "stale_samples": stale_count,
         "fragment_runs_per_session_per_s": statistics.median(done) if done else None,
         "fragment_runs_asked_per_session_per_s": statistics.median(asked) if asked else None,
