@@ -127,7 +127,7 @@ def _reconstructions(run, metric_rows):
         st.image(latest, caption=f"after epoch {len(epochs)} of {total}")
     chart = views.loss_chart(epochs)
     if chart is not None:
-        st.altair_chart(chart, width="stretch")
+        st.vega_lite_chart(spec=chart, width="stretch")
     result = run.result
     if "reconstruction" not in result:
         return
@@ -186,7 +186,7 @@ def _overfitting(run, metric_rows):
     result = run.result
     chart = views.accuracy_chart(metric_rows)
     if chart is not None:
-        st.altair_chart(chart, width="stretch")
+        st.vega_lite_chart(spec=chart, width="stretch")
     if "encoded" not in result:
         if chart is None:
             _pending("Accuracy curves")

@@ -96,7 +96,7 @@ def measure_once(warm, config, timeout_s=300):
                 found["compiling"] = now
             if run.progress > 0 and text.startswith("epoch") and "first batch" not in found:
                 found["first batch"] = now
-            if "first epoch" not in found and store.metrics(run_id):
+            if "first epoch" not in found and any(row.series == "train" for row in store.metrics(run_id)):
                 found["first epoch"] = now
             if run.status not in ("queued", "running"):
                 found["done"] = now

@@ -195,7 +195,7 @@ def _run_worker(supervisor, config, timeout_s=3600, poll_s=0.1):
     while True:
         run = store.get_run(run_id)
         if run.pid and run.status == "running":
-            n_rows = len(store.metrics(run_id))
+            n_rows = sum(row.series == "train" for row in store.metrics(run_id))
             if n_rows > len(cpu_at_epoch):
                 cpu = _processes.cpu_seconds(run.pid)
                 cpu_at_epoch += [cpu] * (n_rows - len(cpu_at_epoch))
@@ -208,7 +208,7 @@ def _run_worker(supervisor, config, timeout_s=3600, poll_s=0.1):
     wall = time.monotonic() - started
     if run.status != "done":
         raise RuntimeError(f"run {run_id} {run.status}: {run.error}\n{run.traceback or ''}")
-    epochs = [row.values for row in store.metrics(run_id)]
+    epochs = [row.values for row in store.metrics(run_id) if row.series == "train"]
     steady_cpu = None
     if len(cpu_at_epoch) >= 2 and None not in cpu_at_epoch:
         steady_cpu = (cpu_at_epoch[-1] - cpu_at_epoch[0]) / (len(cpu_at_epoch) - 1)

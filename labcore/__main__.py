@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 
-from labcore import data, device, errors, export, jobs, prebake, references, spec, supervisor, trainconfig
+from labcore import data, device, errors, export, jobs, prebake, references, reporting, spec, supervisor, trainconfig
 from labcore.labs import LABS
 from labcore.store import Store
 
@@ -116,9 +116,11 @@ def build_config(kind, preset=None, spec_file=None, overrides=()):
 
 def _print_new_metrics(store, run_id, seen):
     for row in store.metrics(run_id)[seen:]:
+        seen += 1
+        if row.series == reporting.BATCH_SERIES:  # the epochs' lines say it; the page draws these
+            continue
         shown = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.values.items())
         print(f"  [{row.series}] epoch {row.epoch}: {shown}", flush=True)
-        seen += 1
     return seen
 
 

@@ -18,7 +18,11 @@ from typing import Protocol, runtime_checkable
 
 from labcore.store import write_artifact
 
-__all__ = ["Cancelled", "ConsoleReporter", "Reporter", "StageReporter", "StoreReporter"]
+__all__ = ["BATCH_SERIES", "Cancelled", "ConsoleReporter", "Reporter", "StageReporter", "StoreReporter"]
+
+# The series a Model Builder run's readings between epochs go under
+# (`training.ReportingCallback`): a curve from the first batch, not the first epoch.
+BATCH_SERIES = "train_batches"
 
 
 class Cancelled(Exception):

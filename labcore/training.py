@@ -16,7 +16,7 @@ import time
 
 import keras
 
-from labcore import composable, data, export, schedules, trainconfig
+from labcore import composable, data, export, reporting, schedules, trainconfig
 from labcore.errors import ConfigError, LabError
 from labcore.reporting import Cancelled
 
@@ -75,7 +75,12 @@ class ReportingCallback(keras.callbacks.Callback):
     `seconds` (wall time of the epoch, validation included) and
     `images_per_second` (training images over training time). Per batch:
     `reporter.progress(fraction of the whole fit, text)`, at most once per
-    `min_interval_s`, and `reporter.cancelled()`; when it says yes the model
+    `min_interval_s`; with a `batch_series`, at most once per
+    `batch_interval_s`, `reporter.epoch(batch_series, step, {"loss", ...,
+    "epoch_fraction"})`: Keras's running means of the epoch so far, at the
+    global step (from 1) and at the fraction of epochs done, so a curve
+    shows from the first batch instead of after a whole epoch; and
+    `reporter.cancelled()`; when it says yes the model
     stops after that batch, the cut epoch is not reported, and
     `was_cancelled` becomes True (`fit` then raises `Cancelled`). What was
     reported stays in `epoch_metrics`, one dict per epoch.
@@ -85,6 +90,9 @@ class ReportingCallback(keras.callbacks.Callback):
         series: str, the name the epochs are stored under.
         n_train: int or None, training images per epoch, for images/s.
         min_interval_s: float, least seconds between two progress reports.
+        batch_series: str or None, the series batch readings are stored
+            under; None stores none.
+        batch_interval_s: float, least seconds between two batch readings.
         clock: callable returning seconds, monotonic (tests pass a fake).
 
     The batch hook is `async_safe`: Keras runs it on a thread of its own,
@@ -97,14 +105,18 @@ class ReportingCallback(keras.callbacks.Callback):
     async_safe = True
 
     def __init__(
-        self, reporter, series="train", n_train=None, min_interval_s=0.25, clock=time.monotonic
+        self, reporter, series="train", n_train=None, min_interval_s=0.25, batch_series=None,
+        batch_interval_s=1.0, clock=time.monotonic,
     ):
         super().__init__()
         self.reporter = reporter
         self.series = series
         self.n_train = n_train
         self.min_interval_s = min_interval_s
+        self.batch_series = batch_series
+        self.batch_interval_s = batch_interval_s
         self.clock = clock
+        self._last_batch_reading = None
         self.was_cancelled = False
         self.epoch_metrics = []
         self.train_seconds = []
@@ -140,9 +152,13 @@ class ReportingCallback(keras.callbacks.Callback):
             self.was_cancelled = True
             self._stoppable.stop_training = True
             return
+        epochs, steps = self.params.get("epochs", 1), self.params.get("steps")
+        if self.batch_series and steps and logs and self._batch_reading_due():
+            readings = {name: float(logs[name]) for name in ("loss", "accuracy") if name in logs}
+            readings["epoch_fraction"] = self._epoch + (batch + 1) / steps
+            self.reporter.epoch(self.batch_series, self._epoch * steps + batch + 1, readings)
         if self._throttled():
             return
-        epochs, steps = self.params.get("epochs", 1), self.params.get("steps")
         if steps:
             fraction = (self._epoch * steps + batch + 1) / (epochs * steps)
             text = f"epoch {self._epoch + 1}/{epochs} · batch {batch + 1}/{steps}"
@@ -169,6 +185,13 @@ class ReportingCallback(keras.callbacks.Callback):
             metrics["images_per_second"] = self.n_train / train_seconds
         self.epoch_metrics.append(metrics)
         self.reporter.epoch(self.series, epoch + 1, metrics)
+
+    def _batch_reading_due(self):
+        now = self.clock()
+        if self._last_batch_reading is not None and now - self._last_batch_reading < self.batch_interval_s:
+            return False
+        self._last_batch_reading = now
+        return True
 
     def _throttled(self):
         """True when a progress report now would come too soon after the last."""
@@ -228,7 +251,7 @@ def _compile(model, config, loss, metrics):
                   steps_per_execution=config.steps_per_execution)
 
 
-def fit(model, data, config, reporter, series="train", loss=None, metrics=None, callbacks=()):
+def fit(model, data, config, reporter, series="train", loss=None, metrics=None, callbacks=(), batch_series=None):
     """Train `model` as `config` says, reporting as it goes.
 
     Compiles (optimizer, loss, metrics), applies `schedules.lr_at` every
@@ -251,6 +274,8 @@ def fit(model, data, config, reporter, series="train", loss=None, metrics=None, 
             none otherwise.
         callbacks: more Keras callbacks, run after the schedule and early
             stopping, before the reporting.
+        batch_series: str or None, also store running readings every second
+            or so under this series (`ReportingCallback`).
 
     Returns:
         dict: "history" (Keras's per-epoch lists, with "learning_rate",
@@ -275,7 +300,7 @@ def fit(model, data, config, reporter, series="train", loss=None, metrics=None, 
         # the original labs' cosine compounded.
         return schedules.lr_at(epoch, config.learning_rate, config.schedule, config.epochs)
 
-    reporting = ReportingCallback(reporter, series=series, n_train=len(x_train))
+    reporting = ReportingCallback(reporter, series=series, n_train=len(x_train), batch_series=batch_series)
     stopping = []
     if config.early_stopping_patience > 0 and has_validation:
         stopping.append(
@@ -458,7 +483,8 @@ def train_run(config, reporter, inherit_from=None, keep_weights=None, exports=Tr
     # during which no batch progress can come.
     _announce(reporter, "compiling the model (the first batch)")
     fitted = fit(
-        model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter
+        model, (splits.x_train, splits.y_train, splits.x_val, splits.y_val), train, reporter,
+        batch_series=reporting.BATCH_SERIES,
     )
     reporter.progress(1.0, f"testing on {len(x_test)} images")
     tested = evaluate(model, x_test, y_test, train)

@@ -7,13 +7,15 @@ plain rows (dicts) as `labcore.store` returns them; nothing here reads the
 store or imports Keras. Image grids are in `labcore.images`.
 """
 
+import copy
+import functools
 import math
 
 import altair as alt
 import pandas as pd
 
 __all__ = [
-    "curves_chart",
+    "curves_spec",
     "lr_chart",
     "bar_chart",
     "scatter_chart",
@@ -25,79 +27,104 @@ METRIC_TITLES = {"accuracy": "accuracy", "loss": "loss", "lr": "learning rate"}
 _SPLIT_DASH = alt.Scale(domain=["train", "validation"], range=[[1, 0], [5, 3]])
 
 
-def _long_frame(rows, metric):
-    """Rows {run, epoch, <metric>, val_<metric>} -> long rows with a `split` column."""
+def _long_records(rows, metric):
+    """Rows {run, epoch, <metric>, val_<metric>} -> long records with a `split` field."""
     records = []
     for row in rows:
         for split, key in (("train", metric), ("validation", f"val_{metric}")):
             value = row.get(key)
             if value is None or (isinstance(value, float) and not math.isfinite(value)):
                 continue
-            records.append({"run": row.get("run", ""), "epoch": row["epoch"],
-                            "split": split, metric: value})
-    return pd.DataFrame.from_records(records, columns=["run", "epoch", "split", metric])
+            records.append({"run": row.get("run", ""), "epoch": row["epoch"], "split": split, metric: value})
+    return records
 
 
-def curves_chart(rows, metric="accuracy", title=None, height=280):
-    """Train and validation curves of one metric, for one run or several.
+def curves_spec(rows, metric="accuracy", title=None, height=280, batches=(), gap=True):
+    """Train and validation curves of one metric, for one run or several, as a Vega-Lite spec.
 
-    With one run the area between train and validation is shaded: that
-    band is the generalisation gap the Regularization lab works to close.
-    With several runs colour tells runs apart and the dash tells splits.
+    With one run the area between train and validation is shaded, and named
+    in the legend: that band is the generalisation gap the Regularization
+    lab works to close. With several runs colour tells runs apart and the
+    dash tells splits. A run's readings between epochs, when given, draw a
+    thin "train, running mean" line from the first batch on.
+
+    The chart's structure depends only on the metric and on which parts are
+    drawn, so it is built once (`_curves_template`) and the data go in as
+    named datasets: a live page redraws these every second, and building
+    the Altair chart each time cost about 50 ms a chart.
 
     Args:
-        rows: iterable of dicts with keys `epoch` (0-based), `metric`,
-            optionally `val_<metric>` and `run` (a label).
+        rows: iterable of dicts with keys `epoch`, `metric`, optionally
+            `val_<metric>` and `run` (a label).
         metric: str, e.g. "accuracy" or "loss".
         title: str or None, the chart title.
         height: int, pixels.
+        batches: iterable of dicts with `epoch_fraction` and `metric`
+            (`reporting.BATCH_SERIES` rows of one run).
+        gap: bool, shade the gap for one run (off where train below
+            validation means nothing, e.g. a reconstruction error).
 
     Returns:
-        an `alt.Chart` (layered), or None when there is nothing to draw.
+        dict, a Vega-Lite spec, or None when there is nothing to draw.
     """
     rows = list(rows)
-    frame = _long_frame(rows, metric)
-    if frame.empty:
+    lines = _long_records(rows, metric)
+    running = [{"epoch": b["epoch_fraction"], "split": "train, running mean", metric: b[metric]}
+               for b in batches if b.get(metric) is not None and b.get("epoch_fraction") is not None]
+    if not lines and not running:
         return None
+    several = len({record["run"] for record in lines}) > 1
+    band = [] if several or not gap else [
+        {"epoch": r["epoch"], "train": r[metric], "validation": r[f"val_{metric}"], "split": "gap",
+         "gap": r[metric] - r[f"val_{metric}"]}
+        for r in rows if r.get(metric) is not None and r.get(f"val_{metric}") is not None]
+    spec = copy.deepcopy(_curves_template(metric, title, height, several, bool(lines), bool(band), bool(running)))
+    spec["datasets"] = {"lines": lines, "gap": band, "running": running}
+    return spec
+
+
+@functools.lru_cache(maxsize=64)
+def _curves_template(metric, title, height, several, has_lines, has_gap, has_running):
+    """The chart of `curves_spec` without its data (named datasets "lines", "gap", "running")."""
     y_title = METRIC_TITLES.get(metric, metric)
     x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d"))  # whole epochs
-    runs = frame["run"].unique()
+    y = alt.Y(f"{metric}:Q", title=y_title, scale=alt.Scale(zero=False))
     tooltip = ["run:N", "split:N", "epoch:Q", alt.Tooltip(f"{metric}:Q", format=".4f")]
-    lines = alt.Chart(frame).mark_line(point=True).encode(
-        x=x,
-        y=alt.Y(f"{metric}:Q", title=y_title, scale=alt.Scale(zero=False)),
-        # Line symbols in the legend, so it shows the dash that tells the
-        # splits apart (the points would make it a row of identical dots).
-        strokeDash=alt.StrokeDash("split:N", scale=_SPLIT_DASH, title="split",
-                                  legend=alt.Legend(symbolType="stroke")),
-        tooltip=tooltip,
-    )
-    if len(runs) > 1:
+    layers = []
+    if several:
         # Colour tells the runs apart. The points go in a layer of their own:
         # on the line they would turn the dash legend into invisible symbols.
         dash_legend = alt.Legend(symbolType="stroke", symbolStrokeColor="#555")
-        lines = alt.Chart(frame).mark_line().encode(
-            x=x, y=alt.Y(f"{metric}:Q", title=y_title, scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N", title="run"),
+        lines = alt.Chart(alt.NamedData("lines")).mark_line().encode(
+            x=x, y=y, color=alt.Color("run:N", title="run"),
             strokeDash=alt.StrokeDash("split:N", scale=_SPLIT_DASH, title="split", legend=dash_legend),
             tooltip=tooltip)
-        chart = lines + lines.mark_point(filled=True).encode(strokeDash=alt.value([1, 0]))
+        layers += [lines, lines.mark_point(filled=True).encode(strokeDash=alt.value([1, 0]))]
     else:
-        lines = lines.encode(color=alt.Color("split:N", title="split",
-                                             scale=alt.Scale(domain=["train", "validation"],
-                                                             range=["#1f77b4", "#ff7f0e"])))
-        paired = pd.DataFrame.from_records(
-            [{"epoch": r["epoch"], "train": r[metric], "validation": r[f"val_{metric}"]}
-             for r in rows if r.get(metric) is not None and r.get(f"val_{metric}") is not None])
-        if paired.empty:
-            chart = lines
-        else:
-            paired["gap"] = paired["train"] - paired["validation"]
-            band = alt.Chart(paired).mark_area(opacity=0.18, color="#ff7f0e").encode(
-                x="epoch:Q", y="train:Q", y2="validation:Q",
-                tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("gap:Q", format="+.4f", title="gap (train - val)")])
-            chart = band + lines
-    return chart.properties(title=title or y_title, height=height)
+        # The legend names what is drawn, and only that.
+        shown = {"train": "#1f77b4", "validation": "#ff7f0e"}
+        if has_running:
+            shown["train, running mean"] = "#9ecae9"
+        if has_gap:
+            shown["gap"] = "#ffd8b1"
+        colour = alt.Color("split:N", title="split", scale=alt.Scale(domain=list(shown), range=list(shown.values())))
+        if has_running:
+            layers.append(alt.Chart(alt.NamedData("running")).mark_line(strokeWidth=1.5).encode(
+                x=x, y=y, color=colour,
+                tooltip=["split:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip(f"{metric}:Q", format=".4f")]))
+        if has_gap:
+            layers.append(alt.Chart(alt.NamedData("gap")).mark_area(opacity=0.5).encode(
+                x="epoch:Q", y="train:Q", y2="validation:Q", color=colour,
+                tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("gap:Q", format="+.4f", title="gap (train - val)")]))
+        if has_lines:
+            # Line symbols in the legend, so it shows the dash that tells the
+            # splits apart (the points would make it a row of identical dots).
+            layers.append(alt.Chart(alt.NamedData("lines")).mark_line(point=True).encode(
+                x=x, y=y, color=colour,
+                strokeDash=alt.StrokeDash("split:N", scale=_SPLIT_DASH, title="split",
+                                          legend=alt.Legend(symbolType="stroke")),
+                tooltip=tooltip))
+    return alt.layer(*layers).properties(title=title or y_title, height=height).to_dict()
 
 
 def lr_chart(curves, title="learning rate per epoch", height=200, log=False):

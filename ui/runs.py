@@ -9,7 +9,7 @@ import time
 
 import streamlit as st
 
-from labcore import viz
+from labcore import reporting, viz
 from ui import queue, state
 
 __all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "batch_progress", "live_run",
@@ -102,9 +102,12 @@ def run_curves(run_ids, metrics=("accuracy", "loss"), labels=None, series=None):
     """
     store = state.get_store()
     rows = store.metrics_rows(run_ids)
+    # Readings between epochs: drawn for one run alone, as its training curve before and between epochs.
+    batches = tuple(r for r in rows if r.get("series") == reporting.BATCH_SERIES) if len(run_ids) == 1 else ()
+    rows = [r for r in rows if r.get("series") != reporting.BATCH_SERIES]
     if series is not None:
         rows = [r for r in rows if r.get("series") == series]
-    if not rows:
+    if not rows and not batches:
         return 0
     if labels is None:
         labels = {run.id: f"#{run.id} {run.title}" for run in map(store.get_run, run_ids) if run is not None}
@@ -115,7 +118,7 @@ def run_curves(run_ids, metrics=("accuracy", "loss"), labels=None, series=None):
     drawn = 0
     columns = st.columns(len(metrics))
     for column, metric in zip(columns, metrics):
-        spec = _curves_spec(rows, metric)
+        spec = _curves_spec(rows, metric, batches)
         if spec is not None:
             column.vega_lite_chart(spec=spec, width="stretch")
             drawn += 1
@@ -123,15 +126,13 @@ def run_curves(run_ids, metrics=("accuracy", "loss"), labels=None, series=None):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _curves_spec(rows, metric):
-    """One metric's curves as a Vega-Lite spec, built once per distinct set of rows.
+def _curves_spec(rows, metric, batches=()):
+    """One metric's curves as a Vega-Lite spec, kept for a distinct set of rows.
 
     A live fragment redraws every second while a run trains, mostly with no
-    new epoch; building the Altair chart and serialising it cost about 30 ms
-    a chart on every one of those redraws.
+    new epoch: the spec it drew last time is reused.
     """
-    chart = viz.curves_chart(rows, metric=metric)
-    return None if chart is None else chart.to_dict()
+    return viz.curves_spec(rows, metric=metric, batches=batches)
 
 
 def batch_progress(run_ids, title, interval_s=1.0):

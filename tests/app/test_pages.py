@@ -138,7 +138,9 @@ def test_builder_trains_the_default_model_over_seeds_in_workers_and_reads_the_fi
     assert any(f"#{done[0].id}" in m.value for m in at.markdown)
     for run in done:
         assert 0.0 <= run.result["test_accuracy"] <= 1.0
-        assert [r.epoch for r in store.metrics(run.id)] == [1, 2]
+        assert [r.epoch for r in store.metrics(run.id) if r.series == "train"] == [1, 2]
+        between = [r for r in store.metrics(run.id) if r.series == "train_batches"]
+        assert between and between[0].epoch == 1, "a reading from the first batch on"
     # The runs' last epochs are read in words, over both seeds.
     said = fit_reading.reading([run.result["train_accuracy"] for run in done],
                                [run.result["val_accuracy"] for run in done], 10)

@@ -47,6 +47,8 @@ def test_an_exported_script_trains_the_same_model_with_keras_alone(page, server,
     # A worker may first import Keras (5-9 s idle, far more on a busy CI machine).
     wait_for_status(store, run_id, ("done",), timeout_s=180)
     open_page(page, page_url(server, "runs", OWNER), known=GRID)
+    # The grid's accessible rows may lag its first drawing by a moment.
+    expect(page.locator(GRID).locator(f"tbody td[aria-colindex='1']:text-is('{run_id}')")).to_have_count(1)
     _select_rows(page, [run_id])
 
     with page.expect_download() as download:

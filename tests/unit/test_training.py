@@ -107,6 +107,31 @@ def test_progress_is_throttled_to_four_a_second_with_a_fake_clock():
     assert reporter.progress_calls[0] == (1 / 1000, "epoch 1/2 · batch 1/500 · loss 0.5")
 
 
+def test_batch_readings_come_from_the_first_batch_once_a_second_at_their_place_in_the_fit():
+    now = [0.0]
+    reporter = FakeReporter()
+    callback = training.ReportingCallback(reporter, batch_series="between", clock=lambda: now[0])
+    callback.set_model(keras.Sequential())
+    callback.set_params({"epochs": 2, "steps": 500})
+    for epoch in range(2):
+        callback.on_epoch_begin(epoch)
+        for batch in range(500):
+            now[0] += 0.01  # 1,000 batches over 10 seconds
+            callback.on_train_batch_end(batch, {"loss": 0.5, "accuracy": 0.25, "ignored": 1.0})
+    readings = [(epoch, metrics) for series, epoch, metrics in reporter.epochs if series == "between"]
+    assert readings[0] == (1, {"loss": 0.5, "accuracy": 0.25, "epoch_fraction": 1 / 500})
+    assert 9 <= len(readings) <= 11
+    steps = [step for step, _ in readings]
+    assert steps == sorted(steps) and steps[-1] <= 1000
+    assert [metrics["epoch_fraction"] for _, metrics in readings] == pytest.approx([step / 500 for step in steps])
+
+
+def test_no_batch_readings_unless_asked():
+    reporter = FakeReporter()
+    training.fit(tiny_model(), separable_data(), dataclasses.replace(TINY, epochs=1), reporter)
+    assert {series for series, _, _ in reporter.epochs} == {"train"}
+
+
 def test_progress_during_a_real_fit_stays_within_the_rate():
     reporter = FakeReporter()
     config = dataclasses.replace(TINY, epochs=2, batch_size=2)
@@ -215,7 +240,10 @@ def test_train_run_pads_the_data_to_the_spec_and_reports_its_result():
     config = kinds.parse("train", {"spec": spec, "train": train.to_dict()})
     result = training.train_run(config, reporter)
     assert reporter.results == []  # the worker writes the returned result, once
-    assert [epoch for _, epoch, _ in reporter.epochs] == [1, 2]
+    assert [epoch for series, epoch, _ in reporter.epochs if series == "train"] == [1, 2]
+    # And readings between epochs, from the first batch on (`reporting.BATCH_SERIES`).
+    between = [metrics for series, _, metrics in reporter.epochs if series == "train_batches"]
+    assert between and between[0]["epoch_fraction"] <= 1.0 and "loss" in between[0]
     assert result["dataset"] == "fashion_mnist_small"
     assert (result["n_train"], result["n_test"], result["epochs_run"]) == (270, 100, 2)
     assert 0.0 <= result["test_accuracy"] <= 1.0 and result["test_loss"] > 0

@@ -256,7 +256,7 @@ def timing_rows(result):
 
 
 def curve_rows(metric_rows, series=("raw", "encoded", "fine_tune")):
-    """Per-epoch rows of some series, labelled for `labcore.viz.curves_chart`.
+    """Per-epoch rows of some series, labelled for `labcore.viz.curves_spec`.
 
     Args:
         metric_rows: list of dicts from `Store.metrics_rows` (keys

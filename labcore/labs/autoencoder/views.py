@@ -77,8 +77,11 @@ def times_faster(ratio):
 
 
 def loss_chart(epoch_rows):
-    """The autoencoder's MSE per epoch from its `recipe.curve_rows`; None without rows."""
-    return viz.curves_chart(epoch_rows, metric="loss", title="autoencoder loss (MSE) per epoch")
+    """The autoencoder's MSE per epoch from its `recipe.curve_rows` (a Vega-Lite spec); None without rows.
+
+    No gap band: a reconstruction error below validation's is not the overfitting the band stands for.
+    """
+    return viz.curves_spec(epoch_rows, metric="loss", title="autoencoder loss (MSE) per epoch", gap=False)
 
 
 def psnr_chart(psnr, n_images):
@@ -94,8 +97,8 @@ def timing_chart(result):
 
 
 def accuracy_chart(metric_rows):
-    """Training and validation accuracy per epoch of every classifier; None without rows."""
-    return viz.curves_chart(recipe.curve_rows(metric_rows), metric="accuracy",
+    """Training and validation accuracy per epoch of every classifier (a Vega-Lite spec); None without rows."""
+    return viz.curves_spec(recipe.curve_rows(metric_rows), metric="accuracy",
                             title="accuracy per epoch: training (solid), validation (dashed)")
 
 
