@@ -1,4 +1,4 @@
-"""Curves as Vega-Lite specs: what is drawn is named in the legend, and only that; the data go in as datasets."""
+"""Curves as Vega-Lite specs: what is drawn is named in the legend, and only that; each layer carries its data."""
 
 from labcore import viz
 
@@ -11,16 +11,22 @@ def _legend(spec):
     return next(layer["encoding"]["color"]["scale"]["domain"] for layer in spec["layer"])
 
 
-def _data_names(spec):
-    """The named datasets the layers draw (Altair lifts a dataset all layers share to the top)."""
-    return {layer.get("data", spec.get("data"))["name"] for layer in spec["layer"]}
+def _values(spec):
+    """Each layer's data values, by its mark ("line" for the running mean, "area" for the gap)."""
+    def mark(layer):
+        return layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+    return [(mark(layer), layer["data"]["values"]) for layer in spec["layer"]]
 
 
 def test_one_run_names_train_validation_the_running_mean_and_the_gap():
     spec = viz.curves_spec(ROWS, "accuracy", batches=BATCHES)
     assert _legend(spec) == ["train", "validation", "train, running mean", "gap"]
-    assert len(spec["datasets"]["lines"]) == 6 and len(spec["datasets"]["running"]) == 4
-    assert [round(g["gap"], 2) for g in spec["datasets"]["gap"]] == [0.05, 0.1, 0.15]
+    (running_mark, running), (gap_mark, gap), (lines_mark, lines) = _values(spec)
+    assert (running_mark, gap_mark, lines_mark) == ("line", "area", "line")
+    assert [r["epoch"] for r in running] == [0.25, 0.5, 1.0, 1.5]
+    assert [round(g["gap"], 2) for g in gap] == [0.05, 0.1, 0.15]
+    assert len(lines) == 6 and {r["split"] for r in lines} == {"train", "validation"}
+    assert "datasets" not in spec and "data" not in spec, "no named data for Streamlit to convert"
 
 
 def test_the_legend_names_only_what_is_drawn():
@@ -28,7 +34,7 @@ def test_the_legend_names_only_what_is_drawn():
     assert _legend(viz.curves_spec(ROWS, "accuracy", gap=False)) == ["train", "validation"]
     before_the_first_epoch = viz.curves_spec([], "accuracy", batches=BATCHES[:2])
     assert _legend(before_the_first_epoch) == ["train", "validation", "train, running mean"]
-    assert _data_names(before_the_first_epoch) == {"running"}
+    assert [len(values) for _, values in _values(before_the_first_epoch)] == [2]
     assert viz.curves_spec([], "accuracy") is None
 
 
@@ -36,11 +42,15 @@ def test_several_runs_are_told_apart_by_colour_without_a_gap_band():
     rows = ROWS + [dict(row, run="#2 b", accuracy=row["accuracy"] - 0.1) for row in ROWS]
     spec = viz.curves_spec(rows, "accuracy", batches=BATCHES)
     assert spec["layer"][0]["encoding"]["color"]["field"] == "run"
-    assert spec["datasets"]["gap"] == [] and _data_names(spec) == {"lines"}
+    assert [(mark, len(values)) for mark, values in _values(spec)] == [("line", 12), ("point", 12)]
 
 
 def test_new_data_reuse_the_chart_and_never_leak_into_it():
     first = viz.curves_spec(ROWS, "accuracy")
     second = viz.curves_spec(ROWS[:2], "accuracy")
-    assert {k: v for k, v in first.items() if k != "datasets"} == {k: v for k, v in second.items() if k != "datasets"}
-    assert len(first["datasets"]["lines"]) == 6 and len(second["datasets"]["lines"]) == 4
+    assert [len(values) for _, values in _values(first)] == [3, 6]
+    assert [len(values) for _, values in _values(second)] == [2, 4]
+    for spec in (first, second):
+        for layer in spec["layer"]:
+            layer.pop("data")
+    assert first == second
