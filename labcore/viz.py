@@ -82,9 +82,13 @@ def curves_spec(rows, metric="accuracy", title=None, height=280, batches=(), gap
         for r in rows if r.get(metric) is not None and r.get(f"val_{metric}") is not None]
     spec = copy.deepcopy(_curves_template(metric, title, height, several, bool(lines), bool(band), bool(running)))
     values = {"lines": lines, "gap": band, "running": running}
+    # From the start of training to at least one whole epoch: within the first epoch the
+    # running mean alone would stretch a fraction of an epoch across the axis.
+    last = max([record["epoch"] for record in lines + running] + [1])
     shared = spec.pop("data", None)  # Altair lifts a dataset every layer draws to the top
     for layer in spec["layer"]:
         layer["data"] = {"values": values[layer.get("data", shared)["name"]]}
+        layer["encoding"]["x"]["scale"] = {"domain": [0, math.ceil(last)], "nice": False}
     return spec
 
 
@@ -107,7 +111,7 @@ def _curves_template(metric, title, height, several, has_lines, has_gap, has_run
         layers += [lines, lines.mark_point(filled=True).encode(strokeDash=alt.value([1, 0]))]
     else:
         # The legend names what is drawn, and only that.
-        shown = {"train": "#1f77b4", "validation": "#ff7f0e"}
+        shown = {"train": "#1f77b4", "validation": "#ff7f0e"} if has_lines else {}
         if has_running:
             shown["train, running mean"] = "#9ecae9"
         if has_gap:
