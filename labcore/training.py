@@ -116,14 +116,13 @@ class ReportingCallback(keras.callbacks.Callback):
         self.batch_series = batch_series
         self.batch_interval_s = batch_interval_s
         self.clock = clock
-        self._last_batch_reading = None
         self.was_cancelled = False
         self.epoch_metrics = []
         self.train_seconds = []
         self._epoch = 0
         self._epoch_started = 0.0
         self._last_batch_ended = 0.0
-        self._last_progress = None
+        self._last_report = {}
         self._batch_lock = threading.Lock()
 
     def set_model(self, model):
@@ -153,11 +152,11 @@ class ReportingCallback(keras.callbacks.Callback):
             self._stoppable.stop_training = True
             return
         epochs, steps = self.params.get("epochs", 1), self.params.get("steps")
-        if self.batch_series and steps and logs and self._batch_reading_due():
+        if self.batch_series and steps and logs and self._due("batch reading", self.batch_interval_s):
             readings = {name: float(logs[name]) for name in ("loss", "accuracy") if name in logs}
             readings["epoch_fraction"] = self._epoch + (batch + 1) / steps
             self.reporter.epoch(self.batch_series, self._epoch * steps + batch + 1, readings)
-        if self._throttled():
+        if not self._due("progress", self.min_interval_s):
             return
         if steps:
             fraction = (self._epoch * steps + batch + 1) / (epochs * steps)
@@ -186,20 +185,13 @@ class ReportingCallback(keras.callbacks.Callback):
         self.epoch_metrics.append(metrics)
         self.reporter.epoch(self.series, epoch + 1, metrics)
 
-    def _batch_reading_due(self):
+    def _due(self, kind, interval_s):
+        """Whether `interval_s` has passed since the last report of this kind; if so, it is now."""
         now = self.clock()
-        if self._last_batch_reading is not None and now - self._last_batch_reading < self.batch_interval_s:
+        if kind in self._last_report and now - self._last_report[kind] < interval_s:
             return False
-        self._last_batch_reading = now
+        self._last_report[kind] = now
         return True
-
-    def _throttled(self):
-        """True when a progress report now would come too soon after the last."""
-        now = self.clock()
-        if self._last_progress is not None and now - self._last_progress < self.min_interval_s:
-            return True
-        self._last_progress = now
-        return False
 
 
 def optimizer_for(config):

@@ -90,17 +90,23 @@ def test_every_epoch_is_reported_from_one_with_the_scheduled_learning_rate():
         assert reported <= set(metrics)
 
 
-def test_progress_is_throttled_to_four_a_second_with_a_fake_clock():
+def _fake_fit(logs, **options):
+    """2 epochs of 500 batches over 10 seconds of a fake clock, through a ReportingCallback; its reporter."""
     now = [0.0]
     reporter = FakeReporter()
-    callback = training.ReportingCallback(reporter, clock=lambda: now[0])
+    callback = training.ReportingCallback(reporter, clock=lambda: now[0], **options)
     callback.set_model(keras.Sequential())
     callback.set_params({"epochs": 2, "steps": 500})
     for epoch in range(2):
         callback.on_epoch_begin(epoch)
         for batch in range(500):
-            now[0] += 0.01  # 1,000 batches over 10 seconds
-            callback.on_train_batch_end(batch, {"loss": 0.5})
+            now[0] += 0.01
+            callback.on_train_batch_end(batch, logs)
+    return reporter
+
+
+def test_progress_is_throttled_to_four_a_second_with_a_fake_clock():
+    reporter = _fake_fit({"loss": 0.5})
     assert 38 <= len(reporter.progress_calls) <= 41
     fractions = [fraction for fraction, _ in reporter.progress_calls]
     assert fractions == sorted(fractions) and fractions[-1] <= 1.0
@@ -108,16 +114,7 @@ def test_progress_is_throttled_to_four_a_second_with_a_fake_clock():
 
 
 def test_batch_readings_come_from_the_first_batch_once_a_second_at_their_place_in_the_fit():
-    now = [0.0]
-    reporter = FakeReporter()
-    callback = training.ReportingCallback(reporter, batch_series="between", clock=lambda: now[0])
-    callback.set_model(keras.Sequential())
-    callback.set_params({"epochs": 2, "steps": 500})
-    for epoch in range(2):
-        callback.on_epoch_begin(epoch)
-        for batch in range(500):
-            now[0] += 0.01  # 1,000 batches over 10 seconds
-            callback.on_train_batch_end(batch, {"loss": 0.5, "accuracy": 0.25, "ignored": 1.0})
+    reporter = _fake_fit({"loss": 0.5, "accuracy": 0.25, "ignored": 1.0}, batch_series="between")
     readings = [(epoch, metrics) for series, epoch, metrics in reporter.epochs if series == "between"]
     assert readings[0] == (1, {"loss": 0.5, "accuracy": 0.25, "epoch_fraction": 1 / 500})
     assert 9 <= len(readings) <= 11
