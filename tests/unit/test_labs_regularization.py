@@ -7,6 +7,8 @@ import subprocess
 import sys
 import types
 
+import keras
+import numpy as np
 import pytest
 
 from labcore import references, schedules, spec
@@ -274,6 +276,26 @@ def test_a_gap_closed_by_train_accuracy_alone_is_called_so():
         "3.0 points, while validation moved +0.0 points, within the noise.")
 
 
+def test_an_l2_step_that_left_the_gap_alone_says_whether_it_moved_the_weights():
+    def ladder(norms):
+        pairs = {"noise": [(0.95, 0.80), (0.96, 0.79), (0.94, 0.81)],
+                 "l2_small": [(0.95, 0.80), (0.955, 0.785), (0.945, 0.815)]}
+        runs = [fake_run(10 * index + seed, step, seed=seed, train_accuracy=train, val_accuracy=val,
+                         gap=train - val, test_accuracy=val, epochs_run=6, kernel_norm=norms[step][seed])
+                for index, (step, readings) in enumerate(pairs.items())
+                for seed, (train, val) in enumerate(readings)]
+        return {row["step"]: row for row in views.ladder_table(recipe.ladder_rows(runs))}["+ L2 small"]["reading"]
+
+    moved = ladder({"noise": [40.0, 41.0, 39.0], "l2_small": [24.0, 25.0, 23.5]})
+    assert moved.startswith("The gap is within the seed noise of + noise's")
+    assert moved.endswith("The penalty did move the weights (their norm -40%), but batch norm rescales most "
+                          "convolutions' outputs, so their scale changes little of what the model computes.")
+    weak = ladder({"noise": [40.0, 41.0, 39.0], "l2_small": [39.0, 41.5, 38.6]})
+    assert weak.endswith("The penalty barely moved the weights (their norm -1%, within the seed noise) in 6 epochs.")
+    older = ladder({"noise": [None] * 3, "l2_small": [None] * 3})
+    assert older == "The gap is within the seed noise of + noise's: no effect shown at this setting."
+
+
 def test_one_seed_is_not_called_an_effect():
     table = ladder_of({"baseline": [(0.98, 0.78)], "noise": [(0.90, 0.84)]})
     assert table["+ noise"]["reading"] == "One seed on a side: run more seeds to tell this from baseline."
@@ -378,6 +400,16 @@ def test_early_stopping_keeps_its_best_epoch_and_measures_the_same_run_trained_o
     control = views.control_row(row[0], {})
     assert control["label"] == "the same run, trained on to epoch 8"
     assert control["gap"] == [result["trained_on"]["gap"]]
+
+
+def test_the_kernel_norm_counts_every_convolution_and_dense_kernel_and_nothing_else():
+    model = runner._build(TINY, recipe.model_spec(TINY))
+    kernels = [layer.kernel for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    assert len(kernels) > 3
+    expected = math.sqrt(sum(float(np.square(keras.ops.convert_to_numpy(kernel)).sum()) for kernel in kernels))
+    assert runner._kernel_norm(model) == pytest.approx(expected)
+    everything = math.sqrt(sum(float(np.square(keras.ops.convert_to_numpy(w)).sum()) for w in model.trainable_weights))
+    assert everything > runner._kernel_norm(model)  # batch norm's scales and the biases are left out
 
 
 def test_the_stopping_rule_fires_after_patience_epochs_without_a_lower_validation_loss():

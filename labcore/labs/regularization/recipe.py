@@ -267,7 +267,8 @@ def _attr(run, name):
     return run.get(name) if isinstance(run, dict) else getattr(run, name)
 
 
-LADDER_METRICS = ("train_accuracy", "val_accuracy", "gap", "best_val_accuracy", "test_accuracy", "val_confidence")
+LADDER_METRICS = ("train_accuracy", "val_accuracy", "gap", "best_val_accuracy", "test_accuracy", "val_confidence",
+                  "kernel_norm")
 
 
 def ladder_rows(runs):

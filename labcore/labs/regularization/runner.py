@@ -102,8 +102,8 @@ def _measure(model, splits, train):
     Returns:
         dict: train_accuracy, val_accuracy, `gap` (train minus validation),
         `val_confidence` (the mean top-class probability on validation
-        images), `val_cross_entropy` (their plain cross-entropy) and
-        test_accuracy.
+        images), `val_cross_entropy` (their plain cross-entropy),
+        test_accuracy and `kernel_norm` (see `_kernel_norm`).
     """
     train_accuracy = _accuracy(model, splits.x_train, splits.y_train, train)
     val_accuracy, confidence, cross_entropy = _readings(model, splits.x_val, splits.y_val)
@@ -114,7 +114,20 @@ def _measure(model, splits, train):
         "val_confidence": confidence,
         "val_cross_entropy": cross_entropy,
         "test_accuracy": _accuracy(model, splits.x_test, splits.y_test, train),
+        "kernel_norm": _kernel_norm(model),
     }
+
+
+def _kernel_norm(model):
+    """The Euclidean norm of all convolution and dense kernels together: what an L2 penalty pulls down.
+
+    Read beside the gap, it tells "the penalty was too weak to move the
+    weights" from "it moved them, but their scale did not change what the
+    model computes" (batch norm divides most kernels' scale out).
+    """
+    squares = sum(float(np.square(keras.ops.convert_to_numpy(weight)).sum())
+                  for weight in model.trainable_weights if weight.path.endswith("kernel"))
+    return math.sqrt(squares)
 
 
 class _StoppingRule(keras.callbacks.Callback):

@@ -100,6 +100,8 @@ def _stopping_text(result):
 # validation accuracy down too (both beyond the seed noise), has stopped
 # fitting: its narrow gap is underfitting, not success.
 UNDERFIT_POINTS = 0.05
+# The steps whose one change is an L2 penalty.
+_L2_STEPS = ("l2_small",)
 
 
 def ladder_table(rows):
@@ -125,7 +127,7 @@ def ladder_table(rows):
         # A seed draws the same subset, weights and batches for a step and its
         # control, so the two are compared seed by seed where seeds match.
         changes = {key: seeds.difference(_by_seed(control, key), _by_seed(row, key)) if control else None
-                   for key in ("train_accuracy", "val_accuracy", "gap", "val_confidence")}
+                   for key in ("train_accuracy", "val_accuracy", "gap", "val_confidence", "kernel_norm")}
         table.append({
             "step": row["label"],
             "seeds": row["seeds"],
@@ -199,6 +201,8 @@ def _reading(row, control, changes):
     theirs = control.get("possessive") or f"{control['label']}'s"
     if not gap.beyond_noise:
         said = f"The gap is within the seed noise of {theirs}: no effect shown at this setting."
+        if row["step"] in _L2_STEPS:
+            said += _penalty_reading(row, control, changes.get("kernel_norm"))
     else:
         said = f"The gap is {'narrower' if gap.delta < 0 else 'wider'} than {theirs}, beyond the seed noise."
         if gap.delta < 0 and train and train.beyond_noise and train.delta < 0 and val and not val.beyond_noise:
@@ -210,6 +214,18 @@ def _reading(row, control, changes):
         said += (f" It is less sure of itself on validation images: {100 * -confidence.delta:.1f} points "
                  "less confidence in its top class.")
     return said
+
+
+def _penalty_reading(row, control, norm):
+    """Why an L2 penalty left the gap alone, from the weights: too weak to move them, or moved without effect."""
+    if norm is None or norm.beyond_noise is None:
+        return ""
+    ratio = seeds.spread(row["kernel_norm"]).mean / seeds.spread(control["kernel_norm"]).mean - 1
+    if not norm.beyond_noise:
+        return (f" The penalty barely moved the weights (their norm {100 * ratio:+.0f}%, within the seed noise) "
+                f"in {row['epochs']} epochs.")
+    return (f" The penalty did move the weights (their norm {100 * ratio:+.0f}%), but batch norm rescales most "
+            "convolutions' outputs, so their scale changes little of what the model computes.")
 
 
 def answers(rows, sweeps):
