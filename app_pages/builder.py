@@ -11,8 +11,9 @@ import time
 
 import streamlit as st
 
-from labcore import (data, diagram, errors, fit_reading, leaderboard, links, references, room, schedules, slides,
+from labcore import (data, errors, fit_reading, leaderboard, links, references, room, schedules, slides,
                      spec, trainconfig, viz)
+from labcore.data import own
 from ui import fields, lab, runs, sidebar, spec_widgets, state
 
 text = slides.sections("builder")
@@ -71,6 +72,49 @@ if shared is not None and not state.is_instructor():
     b.button("Load the instructor's model", key="builder_load_shared", on_click=load_shared,
              help="Its spec, dataset and training settings replace what this page shows.")
 
+
+def add_own_data(upload, name, size, channels):
+    """Store an uploaded dataset (`labcore.data.own`) and select it, or list every problem found.
+
+    Returns:
+        list of str, the problems; empty when the dataset was stored (the page then reruns with it selected).
+    """
+    try:
+        added = own.add(upload.getvalue(), upload.name, name, size=size, channels=channels)
+    except own.UploadError as exc:
+        return exc.problems
+    info = added.info
+    colour = "grey" if info.image_shape[2] == 1 else "RGB"
+    per_class = ", ".join(f"{class_name} {count:,}" for class_name, count in added.images_per_class.items())
+    st.session_state["builder_own_added"] = (
+        f"{'Stored' if added.new else 'Already stored'} **{info.title}**, {info.image_shape[0]}x"
+        f"{info.image_shape[1]} {colour}{' (inferred)' if channels is None else ''}: images per class {per_class} "
+        f"({info.n_train:,} to train, {info.n_test:,} to test). It is now the sidebar's dataset.")
+    # The sidebar's picker is drawn already in this run: the new key waits for the next one.
+    state.load_widgets({sidebar.DATASET_KEY: info.key})
+    return []
+
+
+with st.expander("Your own data", icon=":material/upload_file:"):
+    st.caption(own.limits_text())
+    if "builder_own_added" in st.session_state:
+        st.success(st.session_state.pop("builder_own_added"), icon=":material/check_circle:")
+    own_file = st.file_uploader("A .zip of class folders or an .npz", type=["zip", "npz"], key="builder_own_file",
+                                max_upload_size=own.MAX_UPLOAD_MB)
+    a, b, c = st.columns([2, 1, 1])
+    own_name = a.text_input("name", key="builder_own_name", max_chars=own.MAX_NAME_LENGTH,
+                            placeholder="the file's name", help="Shown in the dataset pickers.")
+    own_size = b.selectbox("image size", own.IMAGE_SIZES, key="builder_own_size",
+                           format_func=lambda side: f"{side}x{side}")
+    # Named options, not `own.CHANNELS`: a selectbox holding None offers to clear itself.
+    colours = {"inferred": None, "grey": 1, "RGB": 3}
+    own_channels = colours[c.selectbox("colour", list(colours), key="builder_own_channels",
+                                       help="Inferred: grey when every image is grey, else RGB.")]
+    if st.button("Add dataset", key="builder_own_add", disabled=own_file is None):
+        with st.spinner("Checking and resizing every image..."):
+            for problem in add_own_data(own_file, own_name, own_size, own_channels):
+                st.error(problem, icon=":material/block:")
+
 dataset = data.DATASETS[sidebar.dataset_key()]
 n_classes = len(dataset.class_names)
 
@@ -85,7 +129,8 @@ a, b = st.columns([2, 3])
 start = a.selectbox("Start from", list(STARTS), format_func=STARTS.get, key="builder_start",
                     help="The original labs' models are for 32x32x3 images: smaller images are zero-padded "
                          "and grey images repeated to 3 channels to fit them.")
-uploaded = b.file_uploader("…or load a spec (JSON)", type=["json"], key="builder_upload")
+# Its own limit: the server's (.streamlit/config.toml) is the size of an uploaded dataset.
+uploaded = b.file_uploader("…or load a spec (JSON)", type=["json"], key="builder_upload", max_upload_size=1)
 
 if start == "instructor":
     base = shared.spec
@@ -122,8 +167,6 @@ prefix = f"builder_{origin}_{uploaded.file_id if uploaded is not None else ''}_{
 model_spec, spec_fields = spec_widgets.spec_editor(base, prefix)
 st.markdown("#### Shapes and parameters")
 problems = spec_widgets.summary(model_spec, f"{prefix}_summary", fields=spec_fields)
-if not problems:
-    st.graphviz_chart(diagram.dot(model_spec), width="stretch")
 st.download_button("Download this spec (JSON)", json.dumps(model_spec.to_dict(), indent=2),
                    file_name=f"{model_spec.name}.json", mime="application/json",
                    disabled=bool(problems))

@@ -8,8 +8,9 @@ session state so the widgets on a slide can rerun without losing the place.
 import json
 
 import streamlit as st
+import streamlit.components.v1 as components
 
-from labcore import slides, spec
+from labcore import diagram, slides, spec
 from ui import spec_widgets
 
 deck = slides.load_deck("intro")
@@ -21,11 +22,20 @@ def _go(step):
 
 
 slide = deck[index]
+if st.session_state.get("intro_shown") != index:
+    # Next sits below the slide: without this the new slide opens scrolled to
+    # the old one's bottom. The slide number makes each script a new element.
+    st.session_state["intro_shown"] = index
+    components.html(f"<script>/* slide {index} */ for (const part of window.parent.document.querySelectorAll("
+                    "'[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"]')) part.scrollTo(0, 0);"
+                    "</script>", height=0)
 st.caption(f"Intro to Composable · slide {index + 1} of {len(deck)}")
 st.title(slide.title)
 st.markdown(slide.body)
 
-if slide.widget == "stem":
+if slide.widget == "diagram":
+    st.graphviz_chart(diagram.dot(spec.default_spec()), width="stretch")
+elif slide.widget == "stem":
     spec_widgets.stem_demo()
 elif slide.widget == "groups":
     spec_widgets.groups_demo()

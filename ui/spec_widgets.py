@@ -14,7 +14,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from labcore import spec, viz
+from labcore import diagram, spec, viz
 from labcore.spec.blocks import BLOCK_TYPES
 from ui.fields import Fields, readable
 
@@ -38,12 +38,13 @@ def show_problems(problems):
 
 
 def summary(model_spec, key, chart=True, fields=None):
-    """Table of output shape and parameters per part, with the total.
+    """Table of output shape and parameters per part, with the total, and the model's diagram when it builds.
 
     Args:
         model_spec: spec.ModelSpec.
         key: str, a prefix for widget keys.
-        chart: bool, draw the parameters per part beside the table.
+        chart: bool, draw the parameters per part beside the table and the
+            model's diagram below it.
         fields: ui.fields.Fields or None, the editor's fields: each problem
             of one of them is shown under it, the others here.
 
@@ -74,6 +75,8 @@ def summary(model_spec, key, chart=True, fields=None):
         right.altair_chart(viz.bar_chart([{"part": r.name, "parameters": r.params} for r in rows if r.params],
                                          "part", "parameters", "parameters per part"), width="stretch")
     show_problems(elsewhere)
+    if chart and not problems:
+        st.graphviz_chart(diagram.dot(model_spec), width="stretch")
     return problems
 
 

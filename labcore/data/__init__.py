@@ -8,10 +8,12 @@ names the file it refuses.
 
 The layers, each importing only those above it:
 
-- `registry`: `DATASETS`, the data folder and the offline switch
-  (`checks` holds the integer and label checks everyone shares).
+- `registry`: `DATASETS` (the built-in datasets and the uploaded ones),
+  the data folder and the offline switch (`checks` holds the integer and
+  label checks everyone shares).
 - `idx`, `mnist_npz`, `cifar`: the readers of each file format;
-  `download`: the `keras.datasets` fallback.
+  `download`: the `keras.datasets` fallback; `own`: checks and stores an
+  uploaded dataset, and reads it back.
 - `sources`: where the files are found, the per-process cache,
   `availability` and `load_arrays`.
 - `splits`: `split_indices` and `load`.
@@ -31,6 +33,8 @@ Where files are looked for, in order:
   then a `keras.datasets` download.
 - `cifar10`: `$LABCORE_DATA_DIR/cifar-10-python.tar.gz` (or its extracted
   `cifar-10-batches-py/`), then the Keras cache, then a download.
+- `own_<name>_<hash>` (uploaded): `$LABCORE_HOME/own/<key>/data.npz` only;
+  never downloaded.
 """
 
 from labcore.data.idx import read_idx, read_idx_pair

@@ -1,16 +1,22 @@
 """The dataset registry: what each dataset is, and the settings that say where.
 
-`DATASETS` maps a key to its `DatasetInfo`; two environment variables name
-the local data folder and forbid downloads. Every other module of
-`labcore.data` asks this one, and nothing here reads a dataset's files, so
-the app can list datasets at no cost.
+`DATASETS` maps a key to its `DatasetInfo`: the built-in datasets, then the
+ones people uploaded (`labcore.data.own`), found by their small manifests in
+`own_dir()`. Two environment variables name the local data folder and
+forbid downloads. Every other module of `labcore.data` asks this one, and
+nothing here reads a dataset's images, so the app can list datasets at no
+cost.
 """
 
+import collections.abc
 import dataclasses
+import functools
+import json
 import os
 from pathlib import Path
 
 from labcore.errors import DataError, describe
+from labcore.home import home
 
 __all__ = [
     "DATASETS",
@@ -18,11 +24,14 @@ __all__ = [
     "DEFAULT_DATASET",
     "EMBEDDED_DIR",
     "OFFLINE_ENV",
+    "OWN_MANIFEST",
+    "OWN_PREFIX",
     "DatasetInfo",
     "data_dir",
     "dataset_info",
     "keras_datasets_dir",
     "offline",
+    "own_dir",
 ]
 
 DATA_DIR_ENV = "LABCORE_DATA_DIR"
@@ -87,7 +96,7 @@ _CIFAR10_CLASSES = (
     "truck",
 )
 
-DATASETS = {
+_BUILT_IN = {
     "fashion_mnist_small": DatasetInfo(
         key="fashion_mnist_small",
         title="Fashion-MNIST (small, built in)",
@@ -143,6 +152,70 @@ DATASETS = {
         ),
     ),
 }
+
+
+OWN_PREFIX = "own_"
+OWN_MANIFEST = "manifest.json"
+
+
+def own_dir():
+    """The folder of uploaded datasets: `<LABCORE_HOME>/own/`, one `<key>/` folder each.
+
+    In labcore's home rather than `$LABCORE_DATA_DIR`, which may be unset or
+    a read-only shared copy of the original files.
+    """
+    return home() / "own"
+
+
+@functools.lru_cache(maxsize=4)
+def _read_manifests(folder, stamp):
+    """The DatasetInfo of every uploaded dataset in `folder`; `stamp` is only the cache key."""
+    del stamp
+    found = {}
+    for path in sorted(Path(folder).glob(f"{OWN_PREFIX}*/{OWN_MANIFEST}")):
+        try:
+            manifest = json.loads(path.read_text())
+            info = DatasetInfo(**{field.name: manifest[field.name] for field in dataclasses.fields(DatasetInfo)})
+            info = dataclasses.replace(info, class_names=tuple(info.class_names),
+                                       image_shape=tuple(info.image_shape))
+        except (OSError, ValueError, KeyError, TypeError):
+            # A manifest edited by hand lists nothing rather than breaking every page.
+            continue
+        # The folder names the key, so a copied folder cannot pose as another dataset.
+        if info.key == path.parent.name:
+            found[info.key] = info
+    return found
+
+
+def _uploaded():
+    """The uploaded datasets, read again only when `own_dir()` gains or loses a folder."""
+    folder = own_dir()
+    try:
+        stat = folder.stat()
+    except OSError:
+        return {}
+    return _read_manifests(str(folder), (stat.st_mtime_ns, stat.st_nlink))
+
+
+class _Registry(collections.abc.Mapping):
+    """The built-in datasets, then the uploaded ones as they are now (a read-only mapping)."""
+
+    # One instance, hashed by identity, so a frozen `Range` may hold it as its choices.
+    __hash__ = object.__hash__
+
+    def __getitem__(self, key):
+        if key in _BUILT_IN:
+            return _BUILT_IN[key]
+        return _uploaded()[key]
+
+    def __iter__(self):
+        return iter({**_BUILT_IN, **_uploaded()})
+
+    def __len__(self):
+        return len(_BUILT_IN) + len(_uploaded())
+
+
+DATASETS = _Registry()
 
 
 def dataset_info(key):

@@ -20,14 +20,17 @@ from labcore.data.cifar import (
 from labcore.data.download import downloaded
 from labcore.data.idx import IDX_NAMES, idx_files, read_idx_folder
 from labcore.data.mnist_npz import read_mnist_npz
+from labcore.data.own import STORED_FILE, read_stored
 from labcore.data.registry import (
     DATA_DIR_ENV,
     EMBEDDED_DIR,
     OFFLINE_ENV,
+    OWN_PREFIX,
     data_dir,
     dataset_info,
     keras_datasets_dir,
     offline,
+    own_dir,
 )
 from labcore.errors import DataError, describe
 
@@ -40,6 +43,8 @@ def _candidates(key):
     """Where `key`'s files may be, in search order: (kind, path) pairs."""
     if key == "fashion_mnist_small":
         return [("idx", EMBEDDED_DIR)]
+    if key.startswith(OWN_PREFIX):
+        return [("own", own_dir() / key / STORED_FILE)]
     local = data_dir()
     keras_dir = keras_datasets_dir()
     found = []
@@ -134,6 +139,8 @@ def _cached_read(kind, path, n_classes, image_size, stamp):
         arrays = read_idx_folder(path, n_classes, image_size)
     elif kind == "npz":
         arrays = read_mnist_npz(path, n_classes, image_size)
+    elif kind == "own":
+        arrays = read_stored(path, n_classes, image_size)
     elif kind == "cifar_tar":
         arrays = read_cifar_tar(path)
     else:
@@ -217,6 +224,9 @@ def availability(key):
             f"{key}: the embedded files are missing from {EMBEDDED_DIR}; restore "
             "them from the repository (scripts/make_embedded_data.py rebuilds them)."
         )
+    if key.startswith(OWN_PREFIX):
+        # Uploaded data exists nowhere else: there is nothing to download.
+        return False, f"{key}: {_candidates(key)[0][1]} is missing; upload the dataset again."
     if offline():
         return False, f"{_missing_message(key)} Not downloaded: ${OFFLINE_ENV} is set."
     return True, (
@@ -251,7 +261,7 @@ def load_arrays(key):
         return _cached_read(
             kind, str(path), info.n_classes, info.image_shape[:2], _stamp(kind, path)
         )
-    if key == "fashion_mnist_small":
+    if key == "fashion_mnist_small" or key.startswith(OWN_PREFIX):
         raise DataError(availability(key)[1])
     if offline():
         raise DataError(f"{_missing_message(key)} Not downloaded: ${OFFLINE_ENV} is set.")

@@ -52,3 +52,18 @@ def test_stem_slide_shows_the_collapse_then_a_fix(page, server):
     wait_rerun(page)
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("4x4x32 into 4x4x32")
     expect(error).to_have_count(0)
+
+
+_SCROLLED = ("() => Math.max(window.scrollY, ...Array.from(document.querySelectorAll("
+             "'[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"]'), part => part.scrollTop))")
+
+
+def test_a_new_slide_opens_at_its_top(page, server):
+    """Next sits below a slide: after it, the next slide is shown from its title, not from the old bottom."""
+    open_page(page, page_url(server, "intro", OWNER))
+    page.set_viewport_size({"width": 1280, "height": 400})  # every slide is taller than this
+    page.get_by_role("button", name="Next →").scroll_into_view_if_needed()
+    assert page.evaluate(_SCROLLED) > 100
+    _click(page, "Next →")
+    page.wait_for_function(f"({_SCROLLED})() === 0", timeout=10_000)
+    expect(page.locator(f"{MAIN} h1").first).to_be_in_viewport()

@@ -109,7 +109,8 @@ class Config(Record):
 
 
 RANGES = {
-    "dataset": Range("choice", choices=tuple(data.DATASETS)),
+    # The live registry, not a copy: datasets uploaded while the server runs are choices too.
+    "dataset": Range("choice", choices=data.DATASETS),
     "seed": Range("int", 0, 999_999),
     "subset": Range("int", 10, 100_000, optional=True),
     "test_subset": Range("int", 10, 100_000, optional=True),

@@ -28,7 +28,8 @@ FILTERS = {
 }
 
 RANGES = {
-    "dataset": Range("choice", choices=tuple(data.DATASETS)),
+    # The live registry, not a copy: datasets uploaded while the server runs are choices too.
+    "dataset": Range("choice", choices=data.DATASETS),
     "seed": Range("int", 0, 999_999),
     "model": Range("choice", choices=MODELS),
     "width": Range("int", 4, 128),

@@ -260,7 +260,8 @@ _L2 = spec_lib.RANGES["hyper.l2"]
 
 RANGES = {
     "step": Range("choice", choices=tuple(STEPS)),
-    "dataset": Range("choice", choices=tuple(data.DATASETS)),
+    # The live registry, not a copy: datasets uploaded while the server runs are choices too.
+    "dataset": Range("choice", choices=data.DATASETS),
     "seed": trainconfig.RANGES["seed"],
     "subset": trainconfig.RANGES["subset"],
     "val_fraction": Range("float", 0.01, 0.5),
