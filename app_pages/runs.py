@@ -1,10 +1,10 @@
-"""Runs: every run on this server, live; compare curves; cancel and delete your own."""
+"""Runs: every run on this server, live; compare curves; cancel and delete your own; look into a finished model."""
 
 import pandas as pd
 import streamlit as st
 
 from labcore import errors, export, jobs, slides
-from ui import queue, runs, state
+from ui import featuremaps, queue, runs, state
 
 st.title("Runs")
 st.markdown(slides.lead("runs"))
@@ -124,6 +124,8 @@ if chosen:
         runs.live_run(chosen[0].id)
     elif not runs.run_curves(ids):
         st.info("The selected runs have no per-epoch metrics yet.")
+    if len(chosen) == 1:
+        featuremaps.section(chosen[0])
 elif any(r.status in runs.ACTIVE for r in all_runs):
     active = next(r for r in all_runs if r.status == "running") if any(
         r.status == "running" for r in all_runs) else None

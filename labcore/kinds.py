@@ -10,8 +10,11 @@ A run is validated when it is submitted (`problems_for`) and once more by
 the worker before it starts (`parse`: a stored row could have been edited);
 runners receive the parsed config and never validate again.
 
-The labs' kinds come from `labcore.labs.LABS`. This module also holds the
-`sleep` kind, a Keras-free fake job for queue tests and load benchmarks.
+The labs' kinds come from `labcore.labs.LABS`; `train` is the Model
+Builder's, and `feature_maps` draws what a finished `train` run's stem and
+groups make of one test image (`labcore.featuremaps`). This module also
+holds the `sleep` kind, a Keras-free fake job for queue tests and load
+benchmarks.
 """
 
 import dataclasses
@@ -57,6 +60,8 @@ KINDS = {
              validate="labcore.kinds:problems_for_sleep", run="labcore.kinds:run_sleep"),
         Kind("train", "Train a model", config="labcore.trainconfig:RunConfig",
              validate="labcore.trainconfig:problems_for_run", run="labcore.training:train_run"),
+        Kind("feature_maps", "Feature maps", config="labcore.featuremaps:FeatureMapsConfig",
+             validate="labcore.featuremaps:problems", run="labcore.featuremaps_runner:run"),
         *(
             Kind(lab.kind, lab.title, config=lab.reference("config", "Config"),
                  validate=lab.reference("recipe", "problems"), run=lab.reference("runner", "run"))
