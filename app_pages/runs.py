@@ -89,12 +89,11 @@ table = pd.DataFrame([{
     "shares": f"#{r.follows}" if r.follows else "",
     "error": r.error or "",
 } for r in all_runs])
+runs.keep_ticks_on_their_runs("runs_table", [r.id for r in all_runs])
 selection = st.dataframe(
     table, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row", key="runs_table",
     column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
                    "error": st.column_config.TextColumn("error", width="large")})
-# Rows are positions: a run deleted by another session since the last rerun
-# leaves a position past the end, which is dropped.
 chosen = [all_runs[i] for i in selection.selection.rows if i < len(all_runs)]
 st.caption("Select runs (tick the boxes at the left) to compare, cancel or delete them.")
 

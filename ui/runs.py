@@ -12,13 +12,36 @@ import streamlit as st
 from labcore import reporting, viz
 from ui import queue, state
 
-__all__ = ["STATUS_ICONS", "status_label", "eta_text", "run_progress", "run_curves", "batch_progress", "live_run",
+__all__ = ["STATUS_ICONS", "keep_ticks_on_their_runs", "status_label", "eta_text", "run_progress", "run_curves", "batch_progress", "live_run",
            "ACTIVE", "shared_text"]
 
 ACTIVE = ("queued", "running")
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/directions_run:",
                 "done": ":material/check_circle:", "failed": ":material/error:",
                 "cancelled": ":material/block:", "interrupted": ":material/warning:"}
+
+
+def keep_ticks_on_their_runs(key, run_ids):
+    """Before a table of runs is drawn again, move its ticked rows to where their runs are now.
+
+    A table's selection is row positions in the table as last drawn. A run
+    added or deleted by anyone since then shifts the rows, and a position
+    would name another run, which Cancel or Delete would then act on. The
+    ticks are read through the ids as drawn and set again (Streamlit takes
+    a selection through session state) at their runs' new rows.
+
+    Args:
+        key: str, the table's widget key.
+        run_ids: list of int, the runs in the order the table is about to show them.
+    """
+    drawn, ticked = st.session_state.get(f"{key}_ids"), st.session_state.get(key)
+    st.session_state[f"{key}_ids"] = run_ids
+    if not drawn or not ticked or drawn == run_ids:
+        return
+    row_of = {run_id: row for row, run_id in enumerate(run_ids)}
+    kept = [drawn[row] for row in ticked["selection"]["rows"] if row < len(drawn)]
+    st.session_state[key] = {"selection": {"rows": [row_of[run_id] for run_id in kept if run_id in row_of],
+                                           "columns": []}}
 
 
 def status_label(run):

@@ -182,6 +182,26 @@ def test_a_run_deleted_by_another_session_leaves_no_traceback_on_a_page_that_sel
     assert not at.exception
 
 
+def test_runs_added_and_deleted_by_others_leave_the_ticks_on_the_same_runs(shared, no_instructor):
+    """Rows are positions: another session's new run shifts them, and Delete must still delete the ticked run."""
+    store, done, running = shared
+    bobs, gone = finished_run(store, owner=BOB), finished_run(store, owner=ALICE)
+    at = select(open_runs(BOB), store, bobs)
+    assert button(at, "runs_delete").label == "Delete (1)"
+
+    def ticked():
+        return [at.dataframe[0].value["id"].iloc[row] for row in at.session_state["runs_table"]["selection"]["rows"]]
+
+    newer = finished_run(store, owner=ALICE)  # on top: Bob's run moves a row down
+    at.run()
+    assert ticked() == [bobs]
+    store.delete_run(gone, owner=ALICE)  # above Bob's: it moves a row up
+    at.run()
+    assert ticked() == [bobs]
+    button(at, "runs_delete").click().run()
+    assert store.get_run(bobs) is None and store.get_run(newer) is not None
+
+
 def open_home(owner):
     """The app on its default page, sidebar drawn by the entry point.
 
