@@ -21,7 +21,9 @@ st.title("Model Builder")
 st.markdown(slides.lead("builder"))
 
 store = state.get_store()
-shared = room.pushed(store)
+# The room's settings, read once a rerun: the instructor's pushed model and the challenge.
+settings = store.settings()
+shared = room.pushed(settings)
 # The training fields, each with what it shows of a TrainConfig, so loading
 # the instructor's model can set them all.
 TRAIN_FIELDS = {
@@ -244,7 +246,6 @@ if latest:
             n_classes))
 
 # -- the room: an instructor shares this model, or sets a parameter budget everyone competes under --
-settings = store.settings()
 budget, challenge_dataset = settings.get("challenge_params"), settings.get("challenge_dataset")
 if state.is_instructor():
     with st.expander("Instructor: the room", icon=":material/school:"):

@@ -57,7 +57,7 @@ def push(store, model_spec, train, title, now=None):
     at = time.time() if now is None else float(now)
     store.update_settings(**{_KEY: {"spec": model_spec.to_dict(), "train": train.to_dict(),
                                     "title": str(title), "at": at}})
-    return pushed(store)
+    return pushed(store.settings())
 
 
 def withdraw(store):
@@ -65,13 +65,17 @@ def withdraw(store):
     store.update_settings(**{_KEY: None})
 
 
-def pushed(store):
+def pushed(settings):
     """The model the instructor pushed, or None when there is none it can load.
+
+    Args:
+        settings: dict, the room's settings (`Store.settings()`), read once
+            by the page for everything the room sets.
 
     Returns:
         Pushed or None.
     """
-    entry = store.settings().get(_KEY)
+    entry = settings.get(_KEY)
     if not isinstance(entry, dict):
         return None
     run = {"spec": entry.get("spec"), "train": entry.get("train")}

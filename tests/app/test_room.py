@@ -50,14 +50,14 @@ def test_the_instructor_pushes_the_model_and_training_settings_the_page_shows(qu
     _widget(at, "number_input", "builder_epochs").set_value(7).run()
     _widget(at, "button", "builder_push").click().run()
     assert not problems_on(at)
-    shared = room.pushed(quiet_room)
+    shared = room.pushed(quiet_room.settings())
     assert shared is not None and shared.train.epochs == 7
     assert shared.spec == spec.default_spec()
     assert shared.title.startswith("first_model · ")
     assert any(c.value.startswith(f"In the room now: **{shared.title}**") for c in at.caption)
 
     _widget(at, "button", "builder_withdraw").click().run()
-    assert room.pushed(quiet_room) is None and not problems_on(at)
+    assert room.pushed(quiet_room.settings()) is None and not problems_on(at)
 
 
 def test_an_attendee_loads_the_instructors_model_and_settings(quiet_room):
@@ -92,7 +92,7 @@ def test_an_attendee_loads_the_instructors_model_and_settings(quiet_room):
 ])
 def test_a_pushed_entry_the_builder_cannot_load_is_not_offered(quiet_room, entry):
     quiet_room.update_settings(pushed_model=entry)
-    assert room.pushed(quiet_room) is None
+    assert room.pushed(quiet_room.settings()) is None
     at = open_page(BUILDER, owner="attendee-two")
     assert not problems_on(at)
     assert not any(b.key == "builder_load_shared" for b in at.button)
