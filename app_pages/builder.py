@@ -47,11 +47,6 @@ def widget_values(start, train):
             **{key: shown(train) for key, shown in TRAIN_FIELDS.items()}}
 
 
-def load_shared():
-    """Start from the instructor's model: its spec, its dataset and its training settings."""
-    st.session_state.update(widget_values("instructor", shared.train))
-
-
 # A link to a model (`labcore.links`) loads it once; a link that cannot be read says why while it is in the URL.
 linked = st.query_params.get(LINK_PARAM)
 if linked and linked != st.session_state.get("builder_link_read"):
@@ -71,8 +66,10 @@ if shared is not None and not state.is_instructor():
     a.info(f"The instructor shared a model at {time.strftime('%H:%M', time.localtime(shared.at))}: "
            f"**{shared.title}**, to train on {data.DATASETS[shared.train.dataset].title}.",
            icon=":material/school:")
-    b.button("Load the instructor's model", key="builder_load_shared", on_click=load_shared,
-             help="Its spec, dataset and training settings replace what this page shows.")
+    if b.button("Load the instructor's model", key="builder_load_shared",
+                help="Its spec, dataset and training settings replace what this page shows."):
+        # As a link loads a model: the sidebar's dataset is drawn already in this run.
+        state.load_widgets(widget_values("instructor", shared.train))
 
 
 def add_own_data(upload, name, size, channels):
