@@ -288,7 +288,8 @@ def _parser():
     p = sub.add_parser("run", help="run a spec or a lab in a worker, printing progress")
     p.add_argument("kind", help=f"one of: {', '.join(['train', *LABS])}")
     p.add_argument("--preset", help="a lab's preset: tiny, quick or full (default quick)")
-    p.add_argument("--step", help="the Regularization lab's step (e.g. baseline)")
+    p.add_argument("--step", help="for a lab of several steps (regularization, distillation), the step to run "
+                                   "(e.g. baseline, teacher)")
     p.add_argument("--spec", help="train: a spec JSON file or reference key (default: the default spec)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     p.add_argument("--title")

@@ -27,6 +27,8 @@ __all__ = [
     "optimizer_for",
     "precision_policy",
     "set_seed",
+    "stored_weights",
+    "timed_predict",
     "train_run",
 ]
 
@@ -382,6 +384,62 @@ def save_weights_artifact(model, reporter, name):
         path = pathlib.Path(folder) / name
         model.save_weights(path)
         reporter.artifact(name, path.read_bytes())
+
+
+def stored_weights(reporter, kind, matches, name):
+    """This run owner's newest finished run of `kind` that `matches`, with the path of its weights `name`.
+
+    How a step continues from another step's stored weights (saved by
+    `save_weights_artifact`) instead of training them again. Only a
+    worker's reporter has a store (`StoreReporter.store`); a console run
+    has none to look in.
+
+    Args:
+        reporter: the run's reporter.
+        kind: str, the kind of the runs to look in.
+        matches: callable(config dict) -> bool, whether a run's weights fit.
+        name: str, the weights' artifact name.
+
+    Returns:
+        (Run, Path) or None when no finished run of this owner matches and
+        has the artifact.
+    """
+    store, run_id = getattr(reporter, "store", None), getattr(reporter, "run_id", None)
+    if store is None or run_id is None:
+        return None
+    owner = store.get_run(run_id).owner
+    for earlier in store.list_runs(statuses=("done",), owner=owner, kind=kind):
+        if earlier.id != run_id and matches(earlier.config):
+            try:
+                return earlier, store.artifact_path(earlier.id, name)
+            except KeyError:
+                continue
+    return None
+
+
+def timed_predict(model, images, batch_size=256, repeats=1):
+    """A model's outputs on some images, and the milliseconds per image it took.
+
+    One batch first traces the predict function, so the time is the steady
+    state per image, not the tracing. With `repeats` > 1 the fastest pass
+    counts: on a shared machine the other work only ever adds time.
+
+    Args:
+        model: keras.Model.
+        images: NumPy array (images, ...).
+        batch_size: int, images per predict batch.
+        repeats: int >= 1, passes over the images.
+
+    Returns:
+        (NumPy array of outputs, float milliseconds per image).
+    """
+    model.predict(images[:batch_size], batch_size=batch_size, verbose=0)
+    fastest = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        outputs = model.predict(images, batch_size=batch_size, verbose=0)
+        fastest = min(fastest, time.perf_counter() - started)
+    return outputs, 1000.0 * fastest / len(images)
 
 
 def inherit_weights(model, parent_spec, weights):

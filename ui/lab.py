@@ -142,17 +142,19 @@ def latest_run(kind, where=None):
     return None
 
 
-def answers_panel(answers):
+def answers_panel(answers, source="Original lab"):
     """The lab's answers: each question, what the learner's runs say, and the original's answer.
 
     Args:
         answers: list of `labcore.answers.Answer`.
+        source: str, what the reference answers come from (a lab with no
+            original names its published sources).
     """
     for answer in answers:
         with st.container(border=True):
             st.markdown(f"**{answer.question}**")
             st.markdown(f"**Your runs:** {answer.measured}")
-            st.caption(f"**Original lab:** {answer.original}")
+            st.caption(f"**{source}:** {answer.original}")
 
 
 def same_setting(run, statuses=("done",), seed_key="seed"):

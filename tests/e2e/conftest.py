@@ -49,7 +49,7 @@ RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 MAIN = '[data-testid="stMain"]'
 # Every page the app may show, by URL path ("" is Home). Labs appear in the
 # navigation once their page exists; test_pages checks this list covers it.
-PAGES = ["", "intro", "builder", "runs", "autoencoder", "regularization", "ensemble", "search"]
+PAGES = ["", "intro", "builder", "runs", "autoencoder", "regularization", "ensemble", "distillation", "search"]
 
 # On a loaded 2-core machine the first render of a page (imports of pandas
 # and altair, the supervisor's start) has taken 5-10 s; 30 s leaves room

@@ -17,7 +17,6 @@ is built from the one spec, with named layers, and weights move by name
 """
 
 import dataclasses
-import time
 
 import keras
 import numpy as np
@@ -39,10 +38,6 @@ __all__ = [
 
 # The layers the stacked model adds on top of the K heads; the only ones it trains.
 COMBINER_LAYERS = ("stack_concat", "stack_dense", "stack_softmax")
-
-# Inference is timed in batches of this size, after one warm-up batch that
-# traces the predict function, so the time is the steady state per image.
-_PREDICT_BATCH = 256
 
 
 # ## Building the intra-model ensembles
@@ -128,14 +123,6 @@ def stack_on_heads(heads_model, model_spec, n_heads):
 # ## Running the recipe
 
 
-def _predict(model, images):
-    """(softmax outputs, milliseconds per image) of a model on the test images."""
-    model.predict(images[:_PREDICT_BATCH], batch_size=_PREDICT_BATCH, verbose=0)
-    started = time.perf_counter()
-    outputs = model.predict(images, batch_size=_PREDICT_BATCH, verbose=0)
-    return outputs, 1000.0 * (time.perf_counter() - started) / len(images)
-
-
 def _stored(probabilities):
     """Probabilities as stored (float16), so results and page compute from the same values."""
     return np.asarray(probabilities, dtype=np.float16)
@@ -164,7 +151,7 @@ def _train_members(config, model_spec, splits, reporter, n_stages):
             series=f"member {member}",
         )
         stage.progress(1.0, f"predicting {len(splits.x_test):,} test images")
-        outputs, ms_per_image = _predict(model, splits.x_test)
+        outputs, ms_per_image = training.timed_predict(model, splits.x_test)
         predictions.append(_stored(outputs))
         members.append(
             {
@@ -199,7 +186,7 @@ def _train_heads(config, model_spec, splits, reporter, stage):
         metrics={n: ["accuracy"] for n in names},
     )
     stage.progress(1.0, f"predicting {len(splits.x_test):,} test images")
-    outputs, ms_per_image = _predict(model, splits.x_test)
+    outputs, ms_per_image = training.timed_predict(model, splits.x_test)
     predictions = _stored(np.stack(outputs))
     reporter.artifact("head_probabilities", predictions)
     history = fitted["history"]
@@ -229,7 +216,7 @@ def _train_stacking(config, model_spec, heads_model, splits, stage):
         series="stacking",
     )
     stage.progress(1.0, f"predicting {len(splits.x_test):,} test images")
-    outputs, ms_per_image = _predict(stack, splits.x_test)
+    outputs, ms_per_image = training.timed_predict(stack, splits.x_test)
     return {
         "params": int(stack.count_params()),
         "trainable_params": int(sum(np.prod(w.shape) for w in stack.trainable_weights)),

@@ -199,28 +199,6 @@ def _early_stopping(model, splits, train, patience, reporter):
             "trained_on": trained_on}
 
 
-def _stored_l2_small(config, reporter):
-    """This owner's newest finished L2-small run to continue from, with its weights' path.
-
-    Only a worker's reporter has a store (`StoreReporter.store`); a console
-    run has none to look in.
-
-    Returns:
-        (Run, Path) or None.
-    """
-    store, run_id = getattr(reporter, "store", None), getattr(reporter, "run_id", None)
-    if store is None or run_id is None:
-        return None
-    owner = store.get_run(run_id).owner
-    for earlier in store.list_runs(statuses=("done",), owner=owner, kind="regularization"):
-        if earlier.id != run_id and recipe.continues(config, earlier.config):
-            try:
-                return earlier, store.artifact_path(earlier.id, WEIGHTS_ARTIFACT)
-            except KeyError:
-                continue
-    return None
-
-
 def lower_rate(config, reporter):
     """The two-tier step: the L2-small model's weights, trained on at a tenth of the rate.
 
@@ -233,7 +211,8 @@ def lower_rate(config, reporter):
     reporter.progress(0.0, f"loading {config.dataset}")
     splits = _load(config, spec, train)
     model = _build(config, spec)
-    stored = _stored_l2_small(config, reporter)
+    stored = training.stored_weights(reporter, "regularization", lambda earlier: recipe.continues(config, earlier),
+                                     WEIGHTS_ARTIFACT)
     if stored is not None:
         earlier, weights = stored
         model.load_weights(weights)
