@@ -13,6 +13,7 @@ Results go to `docs/VALIDITY.md`, one dated section per lab and preset.
     python -m bench.validity --labs autoencoder ensemble --preset quick --seeds 3
     python -m bench.validity --labs search --preset quick --seeds 3 --budget 4
     python -m bench.validity --labs search_fidelity --preset quick --seeds 3 --budget 6
+    python -m bench.validity --labs distillation --preset quick --seeds 3
 
 On this 2-core CPU the quick presets take about 6 min (autoencoder), 20 min
 (ensemble) and 35 min (the regularization ladder) at 3 seeds.
@@ -95,6 +96,20 @@ def _nested(*path):
     return read
 
 
+def _model(*names):
+    """A model reading of a distillation step's result: the first of `names` the result holds."""
+    def read(result):
+        return next(result[name] for name in names if name in result)
+    return read
+
+
+def _student_accuracy(result):
+    """A student's test accuracy: from scratch, distilled, or the sweep's best cell (chosen on validation)."""
+    if "cells" in result:
+        return max(result["cells"], key=lambda cell: cell["val_accuracy"])["test_accuracy"]
+    return _model("distilled", "student")(result)["test_accuracy"]
+
+
 CLAIMS = {
     "regularization": [
         Claim("The baseline overfits: train accuracy ends above validation", "baseline", _key("gap"), +1,
@@ -147,6 +162,18 @@ CLAIMS = {
         Claim("Weight inheritance costs no accuracy at the promoted rung", "run", _key("inherited_accuracy"), 0,
               control_metric=_key("fresh_accuracy")),
     ],
+    # Each step is a run; "distil" and "sweep" load the teacher step's weights of the same seed.
+    "distillation": [
+        Claim("The teacher is more accurate than the student from scratch", "teacher",
+              lambda result: _model("teacher", "student")(result)["test_accuracy"], +1, control="student"),
+        Claim("The student takes less time per test image than the teacher", "student",
+              lambda result: _model("student", "teacher")(result)["inference_ms_per_image"], -1, control="teacher",
+              reading_unit=" ms", unit="x", scale=1.0, ratio=True),
+        Claim("The distilled student beats the student from scratch", "distil", _student_accuracy, +1,
+              control="student"),
+        Claim("The sweep's best T and alpha (chosen on validation) beat the student from scratch", "sweep",
+              _student_accuracy, +1, control="student"),
+    ],
     "autoencoder": [
         Claim("Reconstructions are recognisable: PSNR at least 22 dB", "run",
               _nested("reconstruction", "psnr_db_mean"), +1, threshold=22.0, reading_unit=" dB", unit=" dB",
@@ -169,11 +196,14 @@ def variants(lab, preset, only=None):
     """
     config = LABS[lab].part("config")
     base = config.PRESETS[preset]
-    if lab != "regularization":
-        found = {"run": base}
-    else:
+    if lab == "regularization":
         # In ladder order: the lower-rate step continues the L2-small run's weights.
         found = {step: dataclasses.replace(base, step=step) for step, info in config.STEPS.items() if info.ladder}
+    elif lab == "distillation":
+        # The teacher first: the later steps of the same seed load its weights. Each step as its page submits it.
+        found = {step: LABS[lab].part("recipe").step_config(base, step) for step in config.STEPS}
+    else:
+        found = {"run": base}
     return {name: value for name, value in found.items() if only is None or name in only}
 
 

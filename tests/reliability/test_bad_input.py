@@ -371,6 +371,16 @@ def open_builder(owner=OWNER, token=None):
     return at
 
 
+@pytest.fixture(scope="module")
+def builder():
+    """One Model Builder session for the field and upload cases (a page open costs seconds, a case a rerun).
+
+    Each case puts back what it changed; an upload needs nothing put back,
+    since the next one replaces it.
+    """
+    return open_builder()
+
+
 def _group_input(at, index, field):
     return next(n for n in at.number_input if n.key.endswith(f"_groups_{index}_{field}"))
 
@@ -399,15 +409,20 @@ GROUP_CASES = {
 
 @bad_input_ui
 @pytest.mark.parametrize("index, field, value, words", GROUP_CASES.values(), ids=GROUP_CASES.keys())
-def test_builder_names_a_group_field_out_of_range_and_will_not_train(index, field, value, words, ui_store):
-    at = open_builder()
+def test_builder_names_a_group_field_out_of_range_and_will_not_train(index, field, value, words, ui_store, builder):
+    at = builder
+    good = _group_input(at, index, field).value
     _group_input(at, index, field).set_value(value).run()
-    assert not at.exception
-    assert any(re.search(words, message) for message in _shown(at)), _shown(at)
-    # Disabled, so no click reaches the page (AppTest refuses one, as a
-    # browser does); jobs.submit would refuse the spec anyway (see above).
-    assert _train_button(at).disabled
-    assert ui_store.list_runs(owner=OWNER) == []
+    try:
+        assert not at.exception
+        assert any(re.search(words, message) for message in _shown(at)), _shown(at)
+        # Disabled, so no click reaches the page (AppTest refuses one, as a
+        # browser does); jobs.submit would refuse the spec anyway (see above).
+        assert _train_button(at).disabled
+        assert ui_store.list_runs(owner=OWNER) == []
+    finally:
+        _group_input(at, index, field).set_value(good).run()
+    assert not _shown(at) and not _train_button(at).disabled
 
 
 @bad_input_ui
@@ -443,16 +458,22 @@ TRAIN_CASES = {
 
 @bad_input_ui
 @pytest.mark.parametrize("values, words", TRAIN_CASES.values(), ids=TRAIN_CASES.keys())
-def test_builder_names_a_bad_training_setting_under_its_field_and_will_not_train(values, words, ui_store):
-    at = open_builder()
+def test_builder_names_a_bad_training_setting_under_its_field_and_will_not_train(values, words, ui_store, builder):
+    at = builder
+    good = {key: at.number_input(key=key).value for key in values}
     for key, value in values.items():
         at.number_input(key=key).set_value(value).run()
-    assert not at.exception
-    for key, value in values.items():  # what is shown is what was typed
-        assert at.number_input(key=key).value == value
-    assert any(re.search(words, message) for message in _shown(at)), _shown(at)
-    assert _train_button(at).disabled
-    assert ui_store.list_runs(owner=OWNER) == []
+    try:
+        assert not at.exception
+        for key, value in values.items():  # what is shown is what was typed
+            assert at.number_input(key=key).value == value
+        assert any(re.search(words, message) for message in _shown(at)), _shown(at)
+        assert _train_button(at).disabled
+        assert ui_store.list_runs(owner=OWNER) == []
+    finally:
+        for key, value in good.items():
+            at.number_input(key=key).set_value(value).run()
+    assert not _shown(at) and not _train_button(at).disabled
 
 
 UPLOAD_CASES = {
@@ -477,8 +498,8 @@ UPLOAD_CASES = {
 
 @bad_input_ui
 @pytest.mark.parametrize("content, words", UPLOAD_CASES.values(), ids=UPLOAD_CASES.keys())
-def test_builder_refuses_a_hostile_spec_upload_with_a_message_and_keeps_its_model(content, words, ui_store):
-    at = open_builder()
+def test_builder_refuses_a_hostile_spec_upload_with_a_message_and_keeps_its_model(content, words, ui_store, builder):
+    at = builder
     params_before = _total_params(at)
     at.file_uploader(key="builder_upload").set_value(("hostile.json", content, "application/json")).run()
     assert not at.exception, at.exception[0].value if at.exception else None
@@ -488,9 +509,9 @@ def test_builder_refuses_a_hostile_spec_upload_with_a_message_and_keeps_its_mode
 
 
 @pytest.mark.parametrize("field, value", [("task.dropout", 0.95), ("hyper.relu_clip", 500.0), ("hyper.bn_epsilon", 1e-9)])
-def test_builder_loads_a_valid_spec_whose_values_lie_beyond_the_old_widget_bounds(field, value, ui_store):
+def test_builder_loads_a_valid_spec_whose_values_lie_beyond_the_old_widget_bounds(field, value, ui_store, builder):
     """These valid specs used to raise StreamlitValueAboveMaxError / BelowMinError on the page."""
-    at = open_builder()
+    at = builder
     upload = json.dumps(_with(field, value)).encode()
     at.file_uploader(key="builder_upload").set_value(("edge.json", upload, "application/json")).run()
     assert not at.exception and not _shown(at)
