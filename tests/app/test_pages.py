@@ -117,7 +117,7 @@ def test_builder_trains_the_default_model_over_seeds_in_workers_and_reads_the_fi
     """Two real tiny training runs: queued -> worker processes -> curves and a reading on the page."""
     at = open_page("app_pages/builder.py", owner="builder-trainer")
     at.number_input(key="builder_epochs").set_value(2).run()
-    at.number_input(key="builder_subset").set_value(500).run()
+    at.number_input(key="builder_subset").set_value(300).run()
     at.number_input(key="builder_seeds").set_value(2).run()
     next(b for b in at.button if b.label == "Train").click().run()
     runs = store.list_runs(owner="builder-trainer", kind="train")
@@ -131,7 +131,7 @@ def test_builder_trains_the_default_model_over_seeds_in_workers_and_reads_the_fi
     assert train["batch_size"] == trainconfig.default_batch_size(device.probe())
     assert train["mixed_precision"] is False
 
-    # Worker starts (TensorFlow import) plus two epochs of 450 images, twice.
+    # Worker starts (TensorFlow import) plus two epochs of 270 images, twice.
     wait_for(at, lambda a: all(store.get_run(run.id).status not in ("queued", "running") for run in runs),
              timeout_s=360)
     done = [store.get_run(run.id) for run in runs]
