@@ -19,7 +19,7 @@ from ui import lab, runs, state
 KIND = "regularization"
 text = slides.sections("lab_regularization")
 
-st.title("🎚️ Regularization")
+st.title("Regularization")
 st.markdown(slides.lead("lab_regularization"))
 
 preset, config = lab.preset_picker(PRESETS, key="reg_preset", notes=PRESET_NOTES)
