@@ -12,7 +12,8 @@ import streamlit as st
 from labcore import reporting, viz
 from ui import queue, state
 
-__all__ = ["STATUS_ICONS", "keep_ticks_on_their_runs", "status_label", "eta_text", "run_progress", "run_curves", "batch_progress", "live_run",
+__all__ = ["STATUS_ICONS", "keep_ticks_on_their_runs",
+           "status_label", "eta_text", "run_progress", "run_curves", "batch_progress", "live_run",
            "ACTIVE", "shared_text"]
 
 ACTIVE = ("queued", "running")
