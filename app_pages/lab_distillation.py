@@ -15,7 +15,7 @@ import streamlit as st
 from labcore import data, slides, spec
 from labcore.errors import DataError
 from labcore.labs.distillation import recipe, views
-from labcore.labs.distillation.config import PRESET_NOTES, PRESETS, RANGES, STEPS
+from labcore.labs.distillation.config import PRESET_NOTES, PRESETS, RANGES, STEPS, TEACHER_RUNS, TEACHERS
 from ui import lab, runs, state
 
 KIND = "distillation"
@@ -39,16 +39,33 @@ prefix = f"distillation_{preset}"
 DEFAULT_SEEDS = 3 if preset == "tiny" else 1
 
 section("The teacher and the student")
-a, b, c = st.columns(3)
-width = RANGES["teacher_width"]
-teacher_width = a.number_input("teacher width (stem filters)", width.lo, width.hi, config.teacher_width,
-                               key=f"{prefix}_teacher_width")
-teacher_blocks = b.number_input("teacher blocks per group", RANGES["teacher_blocks"].lo, RANGES["teacher_blocks"].hi,
-                                config.teacher_blocks, key=f"{prefix}_teacher_blocks")
-student_width = c.number_input("student width (stem filters)", width.lo, width.hi, config.student_width,
-                               key=f"{prefix}_student_width")
-config = dataclasses.replace(config, teacher_width=int(teacher_width), teacher_blocks=int(teacher_blocks),
-                             student_width=int(student_width))
+teacher = st.radio("teacher", list(TEACHERS), format_func=TEACHERS.get, horizontal=True, key=f"{prefix}_teacher")
+stored_teachers = [] if teacher == "convnet" else recipe.teacher_runs(state.get_store(), state.owner(), teacher,
+                                                                     config.dataset)
+if teacher == "convnet":
+    a, b, c = st.columns(3)
+    width = RANGES["teacher_width"]
+    teacher_width = a.number_input("teacher width (stem filters)", width.lo, width.hi, config.teacher_width,
+                                   key=f"{prefix}_teacher_width")
+    teacher_blocks = b.number_input("teacher blocks per group", RANGES["teacher_blocks"].lo,
+                                    RANGES["teacher_blocks"].hi, config.teacher_blocks, key=f"{prefix}_teacher_blocks")
+    config = dataclasses.replace(config, teacher_width=int(teacher_width), teacher_blocks=int(teacher_blocks))
+    student_column = c
+else:
+    a, student_column = st.columns([2, 1])
+    page = TEACHER_RUNS[teacher][1]
+    if stored_teachers:
+        picked = a.selectbox(f"{page} run", stored_teachers, format_func=lambda entry: entry["label"],
+                             key=f"{prefix}_{teacher}_run")
+        config = dataclasses.replace(config, teacher=teacher, teacher_run=picked["run"])
+    else:
+        config = dataclasses.replace(config, teacher=teacher)
+        a.info(f"No finished {page} run of yours on {data.DATASETS[config.dataset].title} has kept its weights "
+               f"yet: train one on the {page} page (its tiny preset takes seconds), then pick it here.")
+student_width = student_column.number_input("student width (stem filters)", RANGES["student_width"].lo,
+                                            RANGES["student_width"].hi, config.student_width,
+                                            key=f"{prefix}_student_width")
+config = dataclasses.replace(config, student_width=int(student_width))
 found_problems = recipe.problems(config.to_dict())
 for message in found_problems:
     st.warning(message)
@@ -108,7 +125,11 @@ def test_images(dataset, subset, val_fraction, seed, test_subset):
 
 
 section("Train the teacher")
-step_block("teacher", lambda run: show(run, "teacher"))
+if config.teacher == "convnet":
+    step_block("teacher", lambda run: show(run, "teacher"))
+elif config.teacher_run is not None:
+    st.caption(f"The teacher is {TEACHER_RUNS[config.teacher][1]} run #{config.teacher_run}, already trained: the "
+               "distil and sweep steps below load it and measure it on this lab's test images.")
 
 section("Train the student from scratch")
 step_block("student", lambda run: show(run, "student"))
@@ -130,7 +151,10 @@ st.caption(f"**Published:** {views.PUBLISHED['hinton']} {views.PUBLISHED['keras_
 section("Dark knowledge")
 teachers = recipe.finished(mine, recipe.step_config(config, "teacher"))
 if not teachers:
-    st.info("Run the teacher above: its run keeps its logits for every test image, drawn here.")
+    st.info("Run the teacher above: its run keeps its logits for every test image, drawn here."
+            if config.teacher == "convnet" else
+            "The bars show this lab's ConvNet teacher, whose teacher step keeps its logits for every test image: "
+            "choose it as the teacher above and run its teacher step.")
 else:
     store = state.get_store()
     logits = store.read_artifact(teachers[0].id, "teacher_test_logits")
@@ -166,8 +190,9 @@ section("The lab's answers")
 lab.answers_panel(views.answers(found), source="Published")
 
 with side_by_side:
-    params = {"teacher": spec.count_params(recipe.teacher_spec(config)),
-              "student": spec.count_params(recipe.student_spec(config))}
+    stored = next((entry for entry in stored_teachers if entry["run"] == config.teacher_run), None)
+    params = {"teacher": spec.count_params(recipe.teacher_spec(config)) if config.teacher == "convnet"
+              else stored and stored["params"], "student": spec.count_params(recipe.student_spec(config))}
     st.dataframe(views.side_by_side(params, found), hide_index=True, width="stretch",
                  column_config={"parameters": st.column_config.NumberColumn(format="localized"),
                                 "ms per image": st.column_config.NumberColumn(format="%.3f ms")})

@@ -113,12 +113,14 @@ def problems(config):
     return found
 
 
-def trained_model(store, run_id):
-    """The source run and the path of its trained model, or why it has none.
+def trained_model(store, run_id, field="source_run"):
+    """A finished Model Builder run and the path of its trained model, or why it has none.
 
     Args:
         store: labcore.store.Store.
-        run_id: int, the `source_run` of a config.
+        run_id: int, the run asked for.
+        field: str, the config field that named it, for the messages
+            (the Knowledge distillation lab's `teacher_run` asks too).
 
     Returns:
         (labcore.store.Run, Path): the run and its `model.keras` file.
@@ -129,15 +131,15 @@ def trained_model(store, run_id):
     """
     run = store.get_run(run_id)
     if run is None:
-        raise ConfigError(f"source_run #{run_id} is not in the store (deleted?).")
+        raise ConfigError(f"{field} #{run_id} is not in the store (deleted?).")
     if run.kind != "train" or run.status != "done":
-        raise ConfigError(f"source_run must be a finished Model Builder run (kind 'train', status 'done'); "
+        raise ConfigError(f"{field} must be a finished Model Builder run (kind 'train', status 'done'); "
                           f"got #{run_id}, a {run.kind!r} run that is {run.status}.")
     name = export.ARTIFACTS["keras"]
     try:
         return run, store.artifact_path(run_id, name)
     except KeyError:
-        raise ConfigError(f"source_run #{run_id} stored no {name}: only runs that finished since exports were "
+        raise ConfigError(f"{field} #{run_id} stored no {name}: only runs that finished since exports were "
                           "added have one.") from None
 
 

@@ -93,6 +93,15 @@ class StageReporter:
     def cancelled(self):
         return self.reporter.cancelled()
 
+    @property
+    def store(self):
+        """The run's store, where a stage looks up earlier runs (None outside a worker)."""
+        return getattr(self.reporter, "store", None)
+
+    @property
+    def run_id(self):
+        return getattr(self.reporter, "run_id", None)
+
 
 class StoreReporter:
     """Reports of a worker process, written to the run store.

@@ -15,6 +15,8 @@ from labcore import jobs
 from labcore import spec as spec_lib
 from labcore.labs.distillation import recipe, views
 from labcore.labs.distillation.config import PRESETS, STEPS, Config
+from labcore.labs.ensemble.config import PRESETS as ENSEMBLE_PRESETS
+from labcore.labs.ensemble.config import member_weights
 from labcore.reporting import StoreReporter
 from labcore.store import Store
 from tests.support import finish_run
@@ -128,3 +130,29 @@ def test_a_stored_sweep_draws_its_heat_map_and_names_its_best_cell():
         {"student": {0: {"n_test": 1000, "student": reading(0.80, 7000)}},
          "sweep": {0: {"n_test": 1000, "cells": cells}}})
     assert "**T = 2, alpha = 0.1**" in sweep and sweep in markdown(at)
+
+
+def test_an_ensemble_run_that_kept_its_members_can_be_chosen_as_the_teacher():
+    owner = "distillation-ensemble-teacher"
+    at = open_page(PAGE, owner=owner)
+    at.radio(key="distillation_quick_teacher").set_value("ensemble").run()
+    # None yet: the page says where to train one, and distilling waits for it.
+    assert any("No finished Ensemble lab run of yours" in info.value for info in at.info)
+    assert at.button(key="distillation_quick_distil_run").disabled
+    assert not at.button(key="distillation_quick_student_run").disabled
+
+    store = Store()
+    ensemble = dataclasses.replace(ENSEMBLE_PRESETS["quick"], dataset=QUICK.dataset).to_dict()
+    kept, older = (store.create_run("ensemble", ensemble, owner, title) for title in ("kept", "older"))
+    StoreReporter(store, kept).artifact(member_weights(1), b"weights")
+    members = [{"params": 50_000, "train_seconds": 10.0}] * 3
+    for run_id in (kept, older):  # only the first kept its members' weights
+        finish_run(store, run_id, {"members": members, "votes": {"rules": {"soft": {"accuracy": 0.861}}}})
+    at.run()
+    assert at.selectbox(key="distillation_quick_ensemble_run").options == [f"#{kept} · 3 members · soft vote 86.1%"]
+    assert at.dataframe[0].value["parameters"][0] == 150_000
+    at.button(key="distillation_quick_distil_run").click().run()
+    queued = store.list_runs(owner=owner, kind="distillation")
+    for run in queued:  # only the queueing is under test
+        jobs.cancel(store, run.id, owner=owner)
+    assert [(run.config["teacher"], run.config["teacher_run"]) for run in queued] == [("ensemble", kept)]

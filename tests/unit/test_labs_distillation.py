@@ -18,7 +18,7 @@ import pytest
 from labcore import kinds
 from labcore import spec as spec_lib
 from labcore.errors import ConfigError
-from labcore.labs.distillation import recipe, runner, views
+from labcore.labs.distillation import recipe, runner, teachers, views
 from labcore.labs.distillation.config import PRESETS, STEPS, TEACHER_WEIGHTS, Config
 from labcore.reporting import Cancelled, StoreReporter
 from labcore.store import Store
@@ -186,7 +186,7 @@ def test_the_logits_model_shares_the_classifiers_weights_and_its_softmax_is_the_
     from labcore import composable
 
     model = composable.build_model(recipe.student_spec(TINY))
-    logits = runner.logits_model(model)
+    logits = teachers.logits_model(model)
     images = np.random.default_rng(1).random((5, 28, 28, 1), dtype="float32")
     assert recipe.soften(logits.predict(images, verbose=0), 1.0) == pytest.approx(
         model.predict(images, verbose=0), abs=1e-5)

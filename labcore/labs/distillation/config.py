@@ -22,7 +22,10 @@ __all__ = [
     "PRESET_NOTES",
     "RANGES",
     "STEPS",
+    "CONVNET_FIELDS",
     "STEP_FIELDS",
+    "TEACHERS",
+    "TEACHER_RUNS",
     "TEACHER_WEIGHTS",
     "Config",
 ]
@@ -35,18 +38,31 @@ STEPS = {
     "sweep": "T x alpha sweep",
 }
 
+# Where the teacher comes from: its label on the page.
+TEACHERS = {
+    "convnet": "this lab's ConvNet (the teacher step)",
+    "ensemble": "an Ensemble lab run (its members' averaged softmax)",
+    "run": "a Model Builder run (any composable spec)",
+}
+# A stored teacher's run: its job kind, and where the learner trains one.
+TEACHER_RUNS = {"ensemble": ("ensemble", "Ensemble lab"), "run": ("train", "Model Builder")}
+
 # The data and the training recipe every step shares.
 _SHARED = ("dataset", "seed", "subset", "val_fraction", "test_subset", "bn_momentum", "batch_size",
            "learning_rate")
 _TEACHER = ("teacher_width", "teacher_blocks", "teacher_epochs")
 _STUDENT = ("student_width", "student_blocks", "epochs")
-# What each step reads; `recipe.step_config` resets every other field to its default.
+# What each step reads; `recipe.step_config` resets every other field to its
+# default, and of the teacher's fields keeps only those of its source: the
+# ConvNet's shape, or the stored run a teacher is loaded from.
 STEP_FIELDS = {
     "teacher": _SHARED + _TEACHER,
     "student": _SHARED + _STUDENT,
-    "distil": _SHARED + _TEACHER + _STUDENT + ("temperature", "alpha"),
-    "sweep": _SHARED + _TEACHER + _STUDENT + ("sweep_temperatures", "sweep_alphas"),
+    "distil": _SHARED + ("teacher", "teacher_run") + _TEACHER + _STUDENT + ("temperature", "alpha"),
+    "sweep": _SHARED + ("teacher", "teacher_run") + _TEACHER + _STUDENT + ("sweep_temperatures", "sweep_alphas"),
 }
+# The fields only the ConvNet teacher reads.
+CONVNET_FIELDS = _TEACHER
 
 # The teacher step stores its trained weights under this name; the distil
 # and sweep steps load them.
@@ -76,6 +92,13 @@ class Config(Record):
         test_subset: int or None, test images evaluated; None = all.
         bn_momentum: float in [0.5, 1), every batch norm's: Keras's 0.99
             needs more steps than a quick run trains to forget its start.
+        teacher: str, a key of `TEACHERS`: where the distil and sweep
+            steps' teacher comes from. "convnet" is this lab's teacher
+            step's (the next three fields); "ensemble" and "run" load a
+            stored run, `teacher_run`.
+        teacher_run: int or None, the finished Ensemble lab run ("ensemble")
+            or Model Builder run ("run") the teacher is; on the same dataset,
+            its models taking the dataset's own images. Unused by "convnet".
         teacher_width: int in [1, 256], the teacher's stem filters.
         teacher_blocks: int in [1, 16], the teacher's blocks per group.
         teacher_epochs: int in [1, 500].
@@ -100,6 +123,8 @@ class Config(Record):
     val_fraction: float = 0.1
     test_subset: int | None = None
     bn_momentum: float = 0.9
+    teacher: str = "convnet"
+    teacher_run: int | None = None
     teacher_width: int = 24
     teacher_blocks: int = 2
     teacher_epochs: int = 6
@@ -129,6 +154,8 @@ RANGES = {
     "val_fraction": Range("float", 0.0, 0.5, lo_open=True),
     "test_subset": trainconfig.RANGES["test_subset"],
     "bn_momentum": spec_lib.RANGES["hyper.bn_momentum"],
+    "teacher": Range("choice", choices=tuple(TEACHERS)),
+    "teacher_run": Range("int", 1, 10**9, optional=True),
     "teacher_width": _WIDTH,
     "teacher_blocks": spec_lib.RANGES["learner.groups.n_blocks"],
     "teacher_epochs": _EPOCHS,

@@ -15,10 +15,12 @@ import dataclasses
 
 import numpy as np
 
-from labcore import data, records
+from labcore import data, export, records
 from labcore import spec as spec_lib
 from labcore.errors import LabError, describe
-from labcore.labs.distillation.config import DARK_TEMPERATURES, RANGES, STEP_FIELDS, Config
+from labcore.labs.distillation.config import (CONVNET_FIELDS, DARK_TEMPERATURES, RANGES, STEP_FIELDS, TEACHER_RUNS,
+                                              Config)
+from labcore.labs.ensemble.config import member_weights
 from labcore.schedules import ScheduleSpec
 from labcore.trainconfig import TrainConfig
 
@@ -28,6 +30,7 @@ __all__ = [
     "dark_knowledge",
     "finished",
     "problems",
+    "reads",
     "reuses_teacher",
     "same_setting",
     "size_kb",
@@ -35,6 +38,7 @@ __all__ = [
     "step_config",
     "student_spec",
     "sweep_cells",
+    "teacher_runs",
     "teacher_spec",
     "telling_image",
     "train_config",
@@ -117,6 +121,20 @@ def size_kb(params):
 # ## Which runs are which
 
 
+def reads(config, step):
+    """The fields `step` reads, given where `config`'s teacher comes from.
+
+    A distil or sweep step reads the ConvNet teacher's shape, or the stored
+    run its teacher is loaded from: never both.
+
+    Example:
+    >>> "teacher_width" in reads(Config(teacher="ensemble", teacher_run=3), "distil")
+    False
+    """
+    unread = ("teacher_run",) if config.teacher == "convnet" else CONVNET_FIELDS
+    return tuple(name for name in STEP_FIELDS[step] if name not in unread)
+
+
 def step_config(config, step):
     """One step's config: the fields it reads from `config`, every other field at its default.
 
@@ -135,8 +153,7 @@ def step_config(config, step):
     >>> step_config(Config(temperature=20.0, student_width=6), "student").temperature
     4.0
     """
-    return dataclasses.replace(Config(), step=step,
-                               **{name: getattr(config, name) for name in STEP_FIELDS[step]})
+    return dataclasses.replace(Config(), step=step, **{name: getattr(config, name) for name in reads(config, step)})
 
 
 def _parsed(stored):
@@ -166,7 +183,7 @@ def reuses_teacher(config, stored):
 def same_setting(config, stored):
     """Whether a stored run is `config`'s step at `config`'s setting, whatever its seed.
 
-    Only the fields the step reads count (`STEP_FIELDS`).
+    Only the fields the step reads count (`reads`).
 
     Args:
         config: Config.
@@ -177,7 +194,7 @@ def same_setting(config, stored):
     """
     earlier = _parsed(stored)
     return earlier is not None and earlier.step == config.step and all(
-        getattr(earlier, name) == getattr(config, name) for name in STEP_FIELDS[config.step] if name != "seed")
+        getattr(earlier, name) == getattr(config, name) for name in reads(config, config.step) if name != "seed")
 
 
 def finished(runs, config):
@@ -211,6 +228,50 @@ def by_seed(runs, config):
     return dict(sorted(found.items()))
 
 
+def _trained_on(run):
+    """The dataset a stored Ensemble lab or Model Builder run trained on."""
+    return run.config["dataset"] if run.kind == "ensemble" else run.config.get("train", {}).get("dataset")
+
+
+def teacher_runs(store, owner, teacher, dataset, limit=50):
+    """This owner's finished runs that can be the teacher: the page's choices for `teacher_run`.
+
+    Only runs on `dataset` that kept what the teacher is loaded from (each
+    member's weights; the `model.keras`) are offered. Whether a model takes
+    the dataset's own image shape the runner checks when it loads it.
+
+    Args:
+        store: labcore.store.Store.
+        owner: str, whose runs.
+        teacher: str, "ensemble" or "run".
+        dataset: str, the lab's dataset.
+        limit: int, at most this many of the newest runs looked at.
+
+    Returns:
+        list of dict, newest first: "run" (its id), "label" (what the run is
+        and how well it scored on its own test images) and "params" (the
+        teacher's parameters, all members' for an ensemble).
+    """
+    kind = TEACHER_RUNS[teacher][0]
+    wanted = member_weights(1) if teacher == "ensemble" else export.ARTIFACTS["keras"]
+    found = []
+    for run in store.list_runs(statuses=("done",), owner=owner, kind=kind, limit=limit):
+        if _trained_on(run) != dataset or wanted not in {a.name for a in store.artifacts(run.id)}:
+            continue
+        result = run.result or {}
+        if teacher == "ensemble":
+            members = result.get("members", [])
+            scored = result.get("votes", {}).get("rules", {}).get("soft", {}).get("accuracy")
+            label = f"#{run.id} · {len(members)} members · soft vote"
+            params = sum(member["params"] for member in members)
+        else:
+            scored, params = result.get("test_accuracy"), result.get("params")
+            label = f"#{run.id} · {run.title or run.config['spec'].get('name', 'model')} ·"
+        found.append({"run": run.id, "label": label + (f" {scored:.1%}" if scored is not None else ""),
+                      "params": params})
+    return found
+
+
 # ## Validation (the kind's validator, Keras-free)
 
 
@@ -218,7 +279,10 @@ def problems(config):
     """Every problem with a run's config, as messages; empty when it can run.
 
     Checks each field against `RANGES`, that the dataset can be loaded,
-    that the subsets and the batch fit it, and that both specs are valid.
+    that the subsets and the batch fit it, that a stored teacher is named,
+    and that the specs are valid. Whether the named run exists, finished
+    and fits the data only the store can say: the runner checks that
+    (`labcore.labs.distillation.teachers`).
 
     Args:
         config: dict, a `Config.to_dict()`.
@@ -245,7 +309,11 @@ def problems(config):
     n_train = drawn - max(1, round(parsed.val_fraction * drawn))
     if parsed.batch_size > n_train:
         found.append(describe("batch_size", f"an int in [1, {n_train}] (the training images)", parsed.batch_size))
-    for model_spec in (teacher_spec(parsed), student_spec(parsed)):
+    if parsed.teacher != "convnet" and parsed.teacher_run is None:
+        found.append(describe("teacher_run", f"the number of a finished {TEACHER_RUNS[parsed.teacher][1]} run "
+                                             f"when teacher is {parsed.teacher!r}", None))
+    specs = (teacher_spec(parsed), student_spec(parsed)) if parsed.teacher == "convnet" else (student_spec(parsed),)
+    for model_spec in specs:
         found += spec_lib.problems(model_spec)
     return found
 

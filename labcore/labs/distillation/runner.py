@@ -10,7 +10,10 @@ cancellation, the cosine decay.
 
 The teacher step stores its weights (`TEACHER_WEIGHTS`); a distil or sweep
 step loads the newest matching teacher run of the same owner, or trains
-the teacher itself first and says so in its `note`.
+the teacher itself first and says so in its `note`. With `teacher`
+"ensemble" or "run" it loads the stored run `teacher_run` names instead
+(`teachers.load`): an Ensemble lab run's members, or a Model Builder run's
+model.
 """
 
 import itertools
@@ -19,11 +22,13 @@ import keras
 import numpy as np
 
 from labcore import composable, data, training
-from labcore.labs.distillation import recipe
-from labcore.labs.distillation.config import TEACHER_WEIGHTS
+from labcore.errors import ConfigError
+from labcore.labs.distillation import recipe, teachers
+from labcore.labs.distillation.config import TEACHER_RUNS, TEACHER_WEIGHTS
+from labcore.labs.distillation.teachers import logits_model
 from labcore.reporting import Cancelled, StageReporter
 
-__all__ = ["build_distiller", "logits_model", "run"]
+__all__ = ["build_distiller", "run"]
 
 KIND = "distillation"
 # Passes over the test images when timing a model (the fastest counts): the
@@ -33,28 +38,7 @@ _TIMING_PASSES = 3
 _PREDICT_BATCH = 256
 
 
-# ## Logits, and Keras's distiller
-
-
-def logits_model(model):
-    """The same model without its softmax: image -> the "task_dense" layer's logits.
-
-    `LogitsDistillation` divides what it is given by T and takes the softmax
-    itself, so it needs logits, and every composable classifier ends in a
-    softmax ("task_softmax"). Log-probabilities would give the same soft
-    targets (log softmax(z) is z less one constant per image, which the
-    softmax cancels), but a float32 softmax rounds a confident teacher's
-    smallest probabilities to 0, whose log is -inf; the logits are exact.
-    The returned model shares its layers, and so its weights, with `model`:
-    training one trains the other.
-
-    Args:
-        model: keras.Model from `labcore.composable.build_model`, a classifier.
-
-    Returns:
-        keras.Model named "<name>_logits".
-    """
-    return keras.Model(model.inputs, model.get_layer("task_dense").output, name=f"{model.name}_logits")
+# ## Keras's distiller
 
 
 def build_distiller(teacher_logits, student_logits, temperature, alpha):
@@ -147,10 +131,10 @@ def _train_teacher(config, splits, reporter):
     return teacher, _reading(teacher, splits, fitted)
 
 
-def _distil(config, teacher, temperature, alpha, splits, reporter, series):
-    """A student distilled from `teacher`, from the same initial weights as the student from scratch."""
+def _distil(config, teacher_logits, temperature, alpha, splits, reporter, series):
+    """A student distilled from the teacher's logits, from the same initial weights as the student from scratch."""
     student = _build(recipe.student_spec(config), config.seed)
-    distiller = build_distiller(logits_model(teacher), logits_model(student), temperature, alpha)
+    distiller = build_distiller(teacher_logits, logits_model(student), temperature, alpha)
     fitted = _fit(distiller, splits, recipe.train_config(config, "student"), reporter, series)
     return {**_reading(student, splits, fitted), "temperature": temperature, "alpha": alpha}
 
@@ -159,17 +143,22 @@ def _distil(config, teacher, temperature, alpha, splits, reporter, series):
 
 
 def _stored_teacher(config, reporter):
-    """This owner's newest finished teacher run with the same settings, and its weights' path, or None."""
-    return training.stored_weights(reporter, KIND, lambda stored: recipe.reuses_teacher(config, stored),
-                                   TEACHER_WEIGHTS)
-
-
-def _teacher(config, splits, stored, reporter):
-    """The teacher: loaded from `stored` (a run and its weights' path), or trained here when None.
+    """Whether a ConvNet teacher must be trained first, and this owner's stored one if not.
 
     Returns:
-        (keras.Model, its reading with "from_run", the note saying which).
+        (stored, trains): `stored` is the newest finished teacher run of
+        this owner with the same settings and its weights' path, or None;
+        `trains` is True when the teacher is a ConvNet that none matched.
     """
+    if config.teacher != "convnet":
+        return None, False
+    stored = training.stored_weights(reporter, KIND, lambda earlier: recipe.reuses_teacher(config, earlier),
+                                     TEACHER_WEIGHTS)
+    return stored, stored is None
+
+
+def _convnet_teacher(config, splits, stored, reporter):
+    """This lab's ConvNet teacher: loaded from `stored` (a run and its weights' path), or trained here when None."""
     if stored is None:
         teacher, reading = _train_teacher(config, splits, reporter)
         note = (f"No finished teacher run of yours matched these settings, so this run trained the teacher "
@@ -182,6 +171,39 @@ def _teacher(config, splits, stored, reporter):
     trained = earlier.result["teacher"]
     reading = _reading(teacher, splits, {"seconds": trained["seconds"], "epochs_run": trained["epochs_run"]})
     return teacher, {**reading, "from_run": earlier.id}, f"The teacher is your teacher run #{earlier.id}, loaded."
+
+
+def _stored_run_teacher(config, splits, reporter):
+    """The Ensemble lab or Model Builder run `config.teacher_run` as the teacher: (logits model, reading, note)."""
+    store = getattr(reporter, "store", None)
+    page = TEACHER_RUNS[config.teacher][1]
+    if store is None:
+        raise ConfigError(f"teacher {config.teacher!r} loads a {page} run from the run store: queue this step "
+                          "from the page or with `python -m labcore run`.")
+    reporter.progress(0.0, f"loading the teacher: {page} run #{config.teacher_run}")
+    earlier, classifier, teacher_logits = teachers.load(store, config)
+    members = earlier.result.get("members")
+    if members:
+        # Each member trained in turn: the ensemble's cost is their sum.
+        trained = {"seconds": sum(member["train_seconds"] for member in members),
+                   "epochs_run": earlier.config["epochs"]}
+    else:
+        trained = {"seconds": earlier.result["seconds"], "epochs_run": earlier.result["epochs_run"]}
+    reading = {**_reading(classifier, splits, trained), "from_run": earlier.id, "source": config.teacher,
+               "members": len(members) if members else None}
+    what = f"the soft vote of its {len(members)} members" if members else f"its model, {classifier.name}"
+    return teacher_logits, reading, f"The teacher is {page} run #{earlier.id}: {what}, loaded."
+
+
+def _teacher(config, splits, stored, reporter):
+    """The teacher as a logits model, its reading (with "from_run") and a note saying where it came from.
+
+    `stored` is what `_stored_teacher` found for a ConvNet teacher.
+    """
+    if config.teacher != "convnet":
+        return _stored_run_teacher(config, splits, reporter)
+    teacher, reading, note = _convnet_teacher(config, splits, stored, reporter)
+    return logits_model(teacher), reading, note
 
 
 # ## The steps
@@ -211,23 +233,22 @@ def student_step(config, splits, reporter):
 
 def distil_step(config, splits, reporter):
     """Distil the student from the teacher at the config's T and alpha."""
-    stored = _stored_teacher(config, reporter)
-    n_stages = 1 + (stored is None)
-    teacher, teacher_reading, note = _teacher(config, splits, stored,
-                                              StageReporter.share(reporter, "teacher", 0, n_stages))
+    stored, trains = _stored_teacher(config, reporter)
+    n_stages = 1 + trains
+    teacher_logits, teacher_reading, note = _teacher(config, splits, stored,
+                                                     StageReporter.share(reporter, "teacher", 0, n_stages))
     stage = StageReporter.share(reporter, "distilling the student", n_stages - 1, n_stages)
-    distilled = _distil(config, teacher, config.temperature, config.alpha, splits, stage, "distilled")
+    distilled = _distil(config, teacher_logits, config.temperature, config.alpha, splits, stage, "distilled")
     return {"teacher": teacher_reading, "distilled": distilled, "note": note}
 
 
 def sweep_step(config, splits, reporter):
     """Distil one student per (T, alpha) of the sweep; report the cells as each ends."""
     grid = list(itertools.product(config.sweep_temperatures, config.sweep_alphas))
-    stored = _stored_teacher(config, reporter)
-    first = stored is None
+    stored, first = _stored_teacher(config, reporter)
     n_stages = len(grid) + first
-    teacher, teacher_reading, note = _teacher(config, splits, stored,
-                                              StageReporter.share(reporter, "teacher", 0, n_stages))
+    teacher_logits, teacher_reading, note = _teacher(config, splits, stored,
+                                                     StageReporter.share(reporter, "teacher", 0, n_stages))
     reporter.result({"teacher": teacher_reading, "note": note})
     cells = []
     for index, (temperature, alpha) in enumerate(grid):
@@ -235,7 +256,7 @@ def sweep_step(config, splits, reporter):
             raise Cancelled(f"sweep: cancelled after {index} of {len(grid)} students")
         label = f"T={temperature:g}, alpha={alpha:g}"
         stage = StageReporter.share(reporter, f"student {index + 1}/{len(grid)} ({label})", first + index, n_stages)
-        cells.append(_distil(config, teacher, temperature, alpha, splits, stage, label))
+        cells.append(_distil(config, teacher_logits, temperature, alpha, splits, stage, label))
         # Stored as each student ends, so the heat map fills in while the rest train.
         reporter.result({"cells": cells})
     return {"teacher": teacher_reading, "cells": cells, "note": note}
@@ -256,7 +277,9 @@ def run(config, reporter):
         dict with "step", "dataset", "n_train", "n_val", "n_test", and per
         step: "teacher" (a reading: params, size_kb, test_accuracy,
         test_errors, val_accuracy, inference_ms_per_image, seconds,
-        epochs_run; in distil and sweep runs also "from_run"), "student",
+        epochs_run; in distil and sweep runs also "from_run", and for a
+        stored run's teacher "source" and "members", None for a single
+        model), "student",
         "distilled" (a reading with its temperature and alpha), "cells"
         (the sweep's readings, one per T and alpha) and "note" (where the
         teacher came from).

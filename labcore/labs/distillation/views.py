@@ -20,7 +20,7 @@ from labcore.labs.distillation.config import DARK_TEMPERATURES, STEPS
 from labcore.labs.distillation.recipe import best_cell, dark_knowledge, size_kb, soften, sweep_cells
 
 __all__ = ["PUBLISHED", "answers", "dark_knowledge_chart", "dark_knowledge_text", "distil_text", "reading_text",
-           "side_by_side", "sweep_chart", "sweep_text", "teacher_text"]
+           "side_by_side", "sweep_chart", "sweep_text", "teacher_name", "teacher_text"]
 
 # What the sources reported, on MNIST's 10,000 test images.
 PUBLISHED = {
@@ -45,9 +45,25 @@ _READING = {"teacher": ("teacher", "teacher"), "student": ("student", "student")
 
 
 def _readings(found, model):
-    """seed -> the reading of `model` ("teacher", "student" or "distilled") in the runs found."""
+    """seed -> the reading of `model` ("teacher", "student" or "distilled") in the runs found.
+
+    A teacher loaded from a stored run (an ensemble, a Builder model) has
+    no teacher step: the distil runs measured it, so their readings count.
+    """
     step, key = _READING[model]
-    return {seed: result[key] for seed, result in found.get(step, {}).items() if key in result}
+    readings = {seed: result[key] for seed, result in found.get(step, {}).items() if key in result}
+    if model == "teacher" and not readings:
+        return {seed: result["teacher"] for seed, result in found.get("distil", {}).items() if "teacher" in result}
+    return readings
+
+
+def teacher_name(reading):
+    """What the teacher is, in words: "the teacher", or the stored run it came from."""
+    if reading.get("source") == "ensemble":
+        return f"The teacher, the soft vote of Ensemble run #{reading['from_run']}'s {reading['members']} members,"
+    if reading.get("source") == "run":
+        return f"The teacher, Model Builder run #{reading['from_run']},"
+    return "The teacher"
 
 
 def _accuracies(readings):
@@ -74,19 +90,24 @@ def reading_text(reading, n_test):
 
     Returns:
         str, e.g. "test accuracy 84.3% (157 errors in 1,000) · 168,538
-        parameters · 0.42 ms per image · 8 epochs in 41 s".
+        parameters · 0.42 ms per image · 8 epochs in 41 s"; an
+        ensemble's epochs are "3 members x 5 epochs".
     """
+    epochs = f"{reading['epochs_run']} epochs"
+    if reading.get("members"):
+        epochs = f"{reading['members']} members x {epochs}"
     return (f"test accuracy {reading['test_accuracy']:.1%} ({reading['test_errors']:,} errors in {n_test:,}) · "
             f"{reading['params']:,} parameters · {reading['inference_ms_per_image']:.2f} ms per image · "
-            f"{reading['epochs_run']} epochs in {reading['seconds']:.0f} s")
+            f"{epochs} in {reading['seconds']:.0f} s")
 
 
 def side_by_side(params, found):
     """Teacher, student and distilled student: size, speed and accuracy, one row each.
 
     Args:
-        params: dict "teacher" / "student" -> int, the specs' parameter
-            counts (known before any run).
+        params: dict "teacher" / "student" -> int, the parameter counts
+            known before any run (the specs', or a stored teacher run's);
+            a run's own count, when one has measured it, is shown instead.
         found: dict step -> {seed: result}.
 
     Returns:
@@ -97,9 +118,11 @@ def side_by_side(params, found):
     rows = []
     for model in ("teacher", "student", "distilled"):
         readings = _readings(found, model)
-        count = params["teacher" if model == "teacher" else "student"]
+        measured = next(iter(readings.values()), {}).get("params")
+        count = measured or params["teacher" if model == "teacher" else "student"]
         accuracy, speed = _spread(readings), _spread(readings, "inference_ms_per_image")
-        rows.append({"model": STEPS[_READING[model][0]], "parameters": count, "size (kB)": round(size_kb(count), 1),
+        rows.append({"model": STEPS[_READING[model][0]], "parameters": count,
+                     "size (kB)": None if count is None else round(size_kb(count), 1),
                      "ms per image": None if speed is None else round(speed.mean, 3),
                      "test accuracy": accuracy.text() if accuracy else "not run yet", "seeds": len(readings)})
     return rows
@@ -126,7 +149,7 @@ def teacher_text(found):
     else:
         speed = (f"is about as fast per test image on this machine ({teacher_ms:.2f} against {student_ms:.2f} ms): "
                  "at these sizes the time per image shows little of the difference in size")
-    text = (f"The teacher has **{first['params'] / second['params']:.0f}x** the student's parameters "
+    text = (f"{teacher_name(first)} has **{first['params'] / second['params']:.0f}x** the student's parameters "
             f"({first['params']:,} against {second['params']:,}) and {speed}. It scores {_spread(teacher).text()} "
             f"against the student's {_spread(student).text()} from scratch: {verdict.text}. ")
     if verdict.beyond_noise and verdict.delta > 0:

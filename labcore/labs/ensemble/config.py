@@ -12,7 +12,16 @@ from labcore import data
 from labcore.records import Record
 from labcore.spec import Range
 
-__all__ = ["FILTERS", "MODELS", "PRESETS", "PRESET_NOTES", "RANGES", "RULES", "Config"]
+__all__ = ["FILTERS", "MODELS", "PRESETS", "PRESET_NOTES", "RANGES", "RULES", "Config", "member_weights"]
+
+
+def member_weights(member):
+    """The artifact member `member` (from 1) stores its trained weights under.
+
+    The Knowledge distillation lab loads them to distil the ensemble.
+    """
+    return f"member_{member}.weights.h5"
+
 
 MODELS = ("small", "ensemble_base")
 RULES = {

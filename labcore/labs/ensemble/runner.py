@@ -24,7 +24,7 @@ import numpy as np
 from labcore import composable, data, schedules, training, trainconfig
 from labcore import spec as spec_lib
 from labcore.labs.ensemble import recipe
-from labcore.labs.ensemble.config import Config
+from labcore.labs.ensemble.config import Config, member_weights
 from labcore.reporting import Cancelled, StageReporter
 
 __all__ = [
@@ -152,6 +152,7 @@ def _train_members(config, model_spec, splits, reporter, n_stages):
         )
         stage.progress(1.0, f"predicting {len(splits.x_test):,} test images")
         outputs, ms_per_image = training.timed_predict(model, splits.x_test)
+        training.save_weights_artifact(model, reporter, member_weights(member))
         predictions.append(_stored(outputs))
         members.append(
             {
@@ -234,7 +235,8 @@ def run(config: Config, reporter) -> dict:
     "heads", "stacking"; artifacts "test_labels" (int64, the dataset's
     whole test set in order, so row i is test image i),
     "member_probabilities" (float16, members x images x classes, rewritten
-    as each member ends) and "head_probabilities" (heads x images x
+    as each member ends), each member's weights (`member_weights`, for the
+    Knowledge distillation lab) and "head_probabilities" (heads x images x
     classes); and result parts as each stage ends, so the page shows
     them live. The whole result is returned, not reported: the worker
     stores it.
