@@ -39,7 +39,7 @@ prefix = f"distillation_{preset}"
 DEFAULT_SEEDS = 3 if preset == "tiny" else 1
 
 section("The teacher and the student")
-teacher = st.radio("teacher", list(TEACHERS), format_func=TEACHERS.get, horizontal=True, key=f"{prefix}_teacher")
+teacher = st.radio("teacher", list(TEACHERS), format_func=TEACHERS.get, key=f"{prefix}_teacher")
 stored_teachers = [] if teacher == "convnet" else recipe.teacher_runs(state.get_store(), state.owner(), teacher,
                                                                      config.dataset)
 if teacher == "convnet":
@@ -95,16 +95,31 @@ def show_sweep(run):
         st.altair_chart(chart, width="stretch")
 
 
-def step_block(step, body):
-    """One step: its Run button with a seed count, then this browser's latest run of it at this setting."""
-    step_config = recipe.step_config(config, step)
+def step_block(step, body, base=None, before=(), name=None, label=None):
+    """One step: its Run button with a seed count, then this browser's latest run of it at this setting.
+
+    Args:
+        step: str, the step run and shown.
+        body: callable(run), what the live run shows.
+        base: Config the step's config comes from; None = the page's.
+        before: steps queued ahead of `step` with the same seeds (the
+            transfer's student from scratch).
+        name: str, the widgets' key part; None = `step`.
+        label: str, the button's; None = "Run: <step>".
+    """
+    base = base or config
+    name = name or step
+    step_config = recipe.step_config(base, step)
     found_here = recipe.problems(step_config.to_dict())
+    where = "" if base.dataset == config.dataset else f" on {data.DATASETS[base.dataset].title}"
     button, count = st.columns([3, 1], vertical_alignment="bottom")
     with count:
-        n_seeds = lab.seeds_input(f"{prefix}_{step}_seeds", default=DEFAULT_SEEDS)
+        n_seeds = lab.seeds_input(f"{prefix}_{name}_seeds", default=DEFAULT_SEEDS)
     with button:
-        lab.run_button(KIND, lab.seeded(step_config, f"Distillation · {STEPS[step]} · {preset}", n_seeds),
-                       key=f"{prefix}_{step}_run", label=f"Run: {STEPS[step]}", disabled=bool(found_here))
+        queued = [run for queued_step in (*before, step) for run in lab.seeded(
+            recipe.step_config(base, queued_step), f"Distillation · {STEPS[queued_step]}{where} · {preset}", n_seeds)]
+        lab.run_button(KIND, queued, key=f"{prefix}_{name}_run", label=label or f"Run: {STEPS[step]}",
+                       disabled=bool(found_here))
     for message in found_here:
         if message not in found_problems:
             st.warning(message)
@@ -185,6 +200,31 @@ if len(found["sweep"]) > 1:
     st.markdown("Over every seed of this setting:")
     st.altair_chart(views.sweep_chart(recipe.sweep_cells(found["sweep"].values())), width="stretch")
 st.markdown(views.sweep_text(found))
+
+section("Does the best setting carry over?")
+best = recipe.best_cell(recipe.sweep_cells(found["sweep"].values()))
+targets = [key for key in data.DATASETS if key != config.dataset and data.availability(key)[0]]
+if best is None:
+    st.info("Run the sweep above: its best cell, chosen on the validation images, is the setting carried over.")
+elif not targets:
+    st.info("No other dataset is available on this server to carry the setting to: put the original IDX files "
+            "where LABCORE_DATA_DIR points (README, \"Run the app\"), or upload one in the Model Builder.")
+else:
+    # MNIST and Fashion-MNIST both ways, as the report did; any other dataset on request.
+    pair = "mnist" if config.dataset.startswith("fashion") else "fashion_mnist"
+    target = st.selectbox("carry it to", targets, index=targets.index(pair) if pair in targets else 0,
+                          format_func=lambda key: data.DATASETS[key].title, key=f"{prefix}_transfer_to")
+    transfer = recipe.transfer_config(config, best, target)
+    title = data.DATASETS[target].title
+    st.caption(f"On {title}: a student from scratch and one distilled at T = {best['temperature']:g}, alpha = "
+               f"{best['alpha']:g}, on {transfer.subset:,} training and {transfer.test_subset:,} test images. The "
+               "distil step trains a ConvNet teacher there first, unless you have one of this setting.")
+    step_block("distil", lambda run: show(run, "distilled"), base=transfer, before=("student",), name="transfer",
+               label=f"Run on {title}: student from scratch and distilled")
+    found_there = {step: recipe.by_seed(mine, recipe.step_config(transfer, step))
+                   for step in ("teacher", "student", "distil", "sweep")}
+    st.markdown(views.transfer_text(best, title, found_there) or
+                f"Run both students on {title} above, with the same seeds, to read the transfer here.")
 
 section("The lab's answers")
 lab.answers_panel(views.answers(found), source="Published")

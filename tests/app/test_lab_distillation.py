@@ -156,3 +156,23 @@ def test_an_ensemble_run_that_kept_its_members_can_be_chosen_as_the_teacher():
     for run in queued:  # only the queueing is under test
         jobs.cancel(store, run.id, owner=owner)
     assert [(run.config["teacher"], run.config["teacher_run"]) for run in queued] == [("ensemble", kept)]
+
+
+def test_the_sweeps_best_cell_is_carried_to_mnist_on_as_many_images():
+    owner = "distillation-transfer"
+    cells = [{**reading(0.78, 7000, temperature=t, alpha=a), "val_accuracy": v}
+             for t, a, v in ((2.0, 0.5, 0.81), (4.0, 0.1, 0.77))]
+    store_runs(owner, student=(0.80,), distilled=(0.80,), teacher=(0.88,), cells=cells)
+    at = open_page(PAGE, owner=owner)
+    assert at.selectbox(key="distillation_quick_transfer_to").value == "mnist"
+    assert any(text.startswith("Run both students on MNIST above") for text in markdown(at))
+    at.button(key="distillation_quick_transfer_run").click().run()
+    store = Store()
+    queued = store.list_runs(owner=owner, kind="distillation", statuses=("queued", "running"))
+    for run in queued:  # only the queueing is under test
+        jobs.cancel(store, run.id, owner=owner)
+    carried = recipe.transfer_config(QUICK, {"temperature": 2.0, "alpha": 0.5}, "mnist")
+    assert [Config.from_dict(run.config) for run in reversed(queued)] == [
+        recipe.step_config(carried, "student"), recipe.step_config(carried, "distil")]
+    assert (carried.subset, carried.test_subset) == (6000, 1000)
+    assert queued[0].title == "Distillation · distilled student on MNIST · quick"

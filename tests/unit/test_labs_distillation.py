@@ -275,6 +275,20 @@ def test_the_sweeps_cells_gather_every_seeds_reading():
     assert views.sweep_chart(cells) is not None and views.sweep_chart([]) is None
 
 
+def test_the_transfer_reads_the_carried_cell_there_and_whether_the_targets_own_sweep_agrees():
+    best = cell(4.0, 0.1, 0.85, 0.86)
+    there = found_runs(student=(0.80, 0.81, 0.79), distilled=(0.76, 0.775, 0.75))
+    text = views.transfer_text(best, "MNIST", there)
+    assert text.startswith("**On MNIST**, with the best cell carried over: Distilled at T = 4 and alpha = 0.1")
+    assert "**Distillation hurt**" in text and "own sweep" not in text
+    same = views.transfer_text(best, "MNIST", {**there, "sweep": {0: {"cells": [cell(4.0, 0.1, 0.8, 0.9),
+                                                                                cell(2.0, 0.5, 0.8, 0.7)]}}})
+    assert same.endswith("MNIST's own sweep picks the same cell: the setting carried over as the best.")
+    other = views.transfer_text(best, "MNIST", {**there, "sweep": {0: {"cells": [cell(2.0, 0.5, 0.8, 0.9)]}}})
+    assert "MNIST's own sweep picks T = 2, alpha = 0.5 instead" in other
+    assert views.transfer_text(best, "MNIST", found_runs(student=(0.8,))) == ""
+
+
 def test_the_dark_knowledge_sentence_follows_the_teachers_probabilities():
     sure = np.array([9.0, 5.0, 0.0] + [-2.0] * 7)
     text = views.dark_knowledge_text(sure, 0, CLASSES)

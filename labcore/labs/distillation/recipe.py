@@ -39,6 +39,7 @@ __all__ = [
     "student_spec",
     "sweep_cells",
     "teacher_runs",
+    "transfer_config",
     "teacher_spec",
     "telling_image",
     "train_config",
@@ -111,6 +112,37 @@ def train_config(config, role):
         schedule=ScheduleSpec(kind="cosine"), seed=config.seed, dataset=config.dataset,
         subset=config.subset, val_fraction=config.val_fraction, test_subset=config.test_subset,
     )
+
+
+def transfer_config(config, best, target):
+    """`config` carried to the dataset `target` at the sweep's best T and alpha, on as many images.
+
+    The teacher there is this lab's ConvNet (a stored teacher belongs to
+    its own dataset). The training and test images drawn stay as many as
+    `config`'s (capped by the target's), so the runs cost what the source's
+    did: the quick preset on the built-in Fashion-MNIST subset carries to
+    6,000 of MNIST's 60,000 images, not all of them.
+
+    Args:
+        config: Config, the source's setting.
+        best: dict with "temperature" and "alpha", the cell carried over
+            (`best_cell`).
+        target: str, a key of `labcore.data.DATASETS`.
+
+    Returns:
+        Config of the distil step on `target`.
+
+    Example:
+    >>> carried = transfer_config(Config(), {"temperature": 2.0, "alpha": 0.5}, "mnist")
+    >>> carried.dataset, carried.subset, carried.test_subset, carried.temperature, carried.alpha
+    ('mnist', 6000, 1000, 2.0, 0.5)
+    """
+    source, info = data.DATASETS[config.dataset], data.DATASETS[target]
+    return dataclasses.replace(
+        config, step="distil", dataset=target, teacher="convnet", teacher_run=None,
+        subset=min(config.subset or source.n_train, info.n_train),
+        test_subset=min(config.test_subset or source.n_test, info.n_test),
+        temperature=best["temperature"], alpha=best["alpha"])
 
 
 def size_kb(params):

@@ -20,7 +20,7 @@ from labcore.labs.distillation.config import DARK_TEMPERATURES, STEPS
 from labcore.labs.distillation.recipe import best_cell, dark_knowledge, size_kb, soften, sweep_cells
 
 __all__ = ["PUBLISHED", "answers", "dark_knowledge_chart", "dark_knowledge_text", "distil_text", "reading_text",
-           "side_by_side", "sweep_chart", "sweep_text", "teacher_name", "teacher_text"]
+           "side_by_side", "sweep_chart", "sweep_text", "teacher_name", "teacher_text", "transfer_text"]
 
 # What the sources reported, on MNIST's 10,000 test images.
 PUBLISHED = {
@@ -222,6 +222,31 @@ def sweep_text(found):
     if verdict.beyond_noise:
         return text + "Even at its best setting the distilled student stays below the student alone."
     return text + "Even its best setting is within the noise of the student alone."
+
+
+def transfer_text(best, target, found):
+    """The sweep's best cell carried to another dataset: does it still beat the student alone there?
+
+    Args:
+        best: dict, the source's best cell (`best_cell`).
+        target: str, the other dataset's title.
+        found: dict step -> {seed: result}, the runs on the other dataset
+            at the carried setting ("sweep": its own sweep there, if any).
+
+    Returns:
+        str, markdown; "" until the student and the distilled student ran there.
+    """
+    carried = distil_text(found)
+    if not carried:
+        return ""
+    text = f"**On {target}**, with the best cell carried over: {carried}"
+    own = best_cell(sweep_cells(found.get("sweep", {}).values()))
+    if own is None:
+        return text
+    if (own["temperature"], own["alpha"]) == (best["temperature"], best["alpha"]):
+        return text + f" {target}'s own sweep picks the same cell: the setting carried over as the best."
+    return text + (f" {target}'s own sweep picks T = {own['temperature']:g}, alpha = {own['alpha']:g} instead: the "
+                   "best setting on one dataset was not the best on the other.")
 
 
 def sweep_chart(cells, height=220):
