@@ -14,6 +14,8 @@ Results go to `docs/VALIDITY.md`, one dated section per lab and preset.
     python -m bench.validity --labs search --preset quick --seeds 3 --budget 4
     python -m bench.validity --labs search_fidelity --preset quick --seeds 3 --budget 6
     python -m bench.validity --labs distillation --preset quick --seeds 3
+    python -m bench.validity --labs distillation_transfer --carry 2 0.5 --preset quick --seeds 3
+    python -m bench.validity --labs distillation_ensemble --preset quick --seeds 3
 
 On this 2-core CPU the quick presets take about 6 min (autoencoder), 20 min
 (ensemble) and 35 min (the regularization ladder) at 3 seeds.
@@ -42,7 +44,11 @@ OWNER = "validity"
 
 
 # Measurements that are not a lab of their own.
-TITLES = {"search_fidelity": "Guided search: lower fidelity, extrapolation and inheritance"}
+TITLES = {"search_fidelity": "Guided search: lower fidelity, extrapolation and inheritance",
+          "distillation_transfer": "Knowledge distillation: the best T and alpha carried to the other dataset",
+          "distillation_ensemble": "Knowledge distillation: the Ensemble lab's ensemble as the teacher"}
+# The best cell `distillation_transfer` carries, unless --carry says another.
+CARRY = (2.0, 0.5)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +107,11 @@ def _model(*names):
     def read(result):
         return next(result[name] for name in names if name in result)
     return read
+
+
+def _distilled(key):
+    """A distil step's reading of its distilled student: its `key`."""
+    return lambda result: result["distilled"][key]
 
 
 def _student_accuracy(result):
@@ -174,6 +185,23 @@ CLAIMS = {
         Claim("The sweep's best T and alpha (chosen on validation) beat the student from scratch", "sweep",
               _student_accuracy, +1, control="student"),
     ],
+    # The same steps on the other dataset, distilled at the carried T and alpha.
+    "distillation_transfer": [
+        Claim("There, the teacher is more accurate than the student from scratch", "teacher",
+              lambda result: _model("teacher", "student")(result)["test_accuracy"], +1, control="student"),
+        Claim("There, the carried T and alpha beat the student from scratch", "distil", _student_accuracy, +1,
+              control="student"),
+    ],
+    # "ensemble" is an Ensemble lab run; "distil" loads the same seed's as its teacher.
+    "distillation_ensemble": [
+        Claim("The ensemble is more accurate than the student from scratch", "distil",
+              lambda result: _model("teacher", "student")(result)["test_accuracy"], +1, control="student"),
+        Claim("Distilling the ensemble beats the student from scratch", "distil", _student_accuracy, +1,
+              control="student"),
+        Claim("The distilled student takes less time per test image than the ensemble", "distil",
+              _distilled("inference_ms_per_image"), -1, control_metric=lambda result: result["teacher"][
+                  "inference_ms_per_image"], reading_unit=" ms", unit="x", scale=1.0, ratio=True),
+    ],
     "autoencoder": [
         Claim("Reconstructions are recognisable: PSNR at least 22 dB", "run",
               _nested("reconstruction", "psnr_db_mean"), +1, threshold=22.0, reading_unit=" dB", unit=" dB",
@@ -186,17 +214,30 @@ CLAIMS = {
 }
 
 
-def variants(lab, preset, only=None):
-    """The runs a lab's claims need, per seed: name -> Config (seed 0).
+def variants(lab, preset, only=None, carry=CARRY):
+    """The runs a lab's claims need, per seed: name -> Config (seed 0), in the order they run.
 
     Args:
         lab: str.
         preset: str.
         only: list of variant names to keep (e.g. some ladder steps), or None for all.
+        carry: (T, alpha), the cell `distillation_transfer` carries.
     """
-    config = LABS[lab].part("config")
+    config = LABS[_kind(lab)].part("config")
     base = config.PRESETS[preset]
-    if lab == "regularization":
+    if lab.startswith("distillation_"):
+        recipe = LABS["distillation"].part("recipe")
+        if lab == "distillation_transfer":
+            target = "mnist" if base.dataset.startswith("fashion") else "fashion_mnist"
+            base = recipe.transfer_config(base, {"temperature": carry[0], "alpha": carry[1]}, target)
+            found = {step: recipe.step_config(base, step) for step in ("teacher", "student", "distil")}
+        else:
+            # Only the members teach: the K-head model and the stack are left out.
+            ensemble = dataclasses.replace(LABS["ensemble"].part("config").PRESETS[preset], dataset=base.dataset,
+                                           n_heads=0, stacking=False)
+            found = {"ensemble": ensemble, "student": recipe.step_config(base, "student"),
+                     "distil": recipe.step_config(dataclasses.replace(base, teacher="ensemble"), "distil")}
+    elif lab == "regularization":
         # In ladder order: the lower-rate step continues the L2-small run's weights.
         found = {step: dataclasses.replace(base, step=step) for step, info in config.STEPS.items() if info.ladder}
     elif lab == "distillation":
@@ -245,9 +286,18 @@ def judge(claim, readings, control_readings):
             "shown": holds and (beyond is not None) and (beyond if claim.direction else not beyond)}
 
 
-def _run(store, lab, config, title, timeout_s):
-    """Queue one run and execute it in a worker process, as the app's supervisor would."""
-    return supervisor.run_to_end(store, jobs.submit(store, lab, config.to_dict(), owner=OWNER, title=title),
+def _kind(lab):
+    """The job kind a lab's measurement runs: a distillation measurement's is "distillation"."""
+    return "distillation" if lab.startswith("distillation") else lab
+
+
+def _run(store, config, title, timeout_s):
+    """Queue one run and execute it in a worker process, as the app's supervisor would.
+
+    Its kind is its config's lab (`labcore.labs.<kind>.config`).
+    """
+    kind = type(config).__module__.split(".")[2]
+    return supervisor.run_to_end(store, jobs.submit(store, kind, config.to_dict(), owner=OWNER, title=title),
                                  timeout_s)
 
 
@@ -311,7 +361,7 @@ def promotion_readings(rows):
     }
 
 
-def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4, first_seed=0):
+def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4, first_seed=0, carry=CARRY):
     """Run every variant over seeds; return {variant: {seed: result}} and the seconds per run.
 
     The search lab's variants are its two searches, "guided" and "blind",
@@ -326,10 +376,14 @@ def measure(lab, preset, n_seeds, dataset, timeout_s, only=None, budget=4, first
         return _measure_fidelity(store, preset, n_seeds, dataset, timeout_s, budget, first_seed)
     results, seconds = {}, []
     for seed in range(first_seed, first_seed + n_seeds):
-        for name, config in variants(lab, preset, only).items():
+        ran = {}
+        for name, config in variants(lab, preset, only, carry).items():
             config = dataclasses.replace(config, seed=seed, **({"dataset": dataset} if dataset else {}))
+            if getattr(config, "teacher", None) == "ensemble":
+                config = dataclasses.replace(config, teacher_run=ran["ensemble"])
             started = time.monotonic()
-            run = _run(store, lab, config, f"{lab} {name} seed {seed}", timeout_s)
+            run = _run(store, config, f"{lab} {name} seed {seed}", timeout_s)
+            ran[name] = run.id
             seconds.append(time.monotonic() - started)
             print(f"{lab} {name} seed {seed}: {run.status} in {seconds[-1]:.0f} s"
                   + (f" ({run.error})" if run.error else ""), flush=True)
@@ -356,9 +410,10 @@ def stored(lab, paths, preset=None, dataset=None):
     wanted = None if preset is None else {
         name: _what_trains(lab, dataclasses.replace(config, **({"dataset": dataset} if dataset else {})))
         for name, config in variants(lab, preset).items()}
-    config_class = LABS[lab].part("config").Config
+    config_class = LABS[_kind(lab)].part("config").Config
     kept, left_out = {}, 0
-    runs = [run for path in paths for run in Store(Path(path)).list_runs(statuses=("done",), kind=lab, limit=10_000)]
+    runs = [run for path in paths for run in Store(Path(path)).list_runs(statuses=("done",), kind=_kind(lab),
+                                                                               limit=10_000)]
     for run in sorted(runs, key=lambda run: run.finished_at):
         name = run.config.get("step", "run")
         if wanted is not None:
@@ -423,6 +478,8 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per run")
     parser.add_argument("--variants", nargs="*", help="only these variants (regularization: ladder steps)")
     parser.add_argument("--budget", type=int, default=4, help="search: trials per search and seed")
+    parser.add_argument("--carry", nargs=2, type=float, default=CARRY, metavar=("T", "ALPHA"),
+                        help="distillation_transfer: the cell carried to the other dataset (the sweep's best)")
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed to run (to add seeds)")
     parser.add_argument("--store", nargs="*", help="judge the finished runs of earlier measurements' stores "
                                                    "(their labcore.db) that match the preset, instead of "
@@ -435,7 +492,7 @@ def main(argv=None):
             results, seconds, left_out = stored(lab, args.store, args.preset, args.dataset)
         else:
             results, seconds = measure(lab, args.preset, args.seeds, args.dataset, args.timeout, args.variants,
-                                       args.budget, args.first_seed)
+                                       args.budget, args.first_seed, tuple(args.carry))
         n_seeds = len(set().union(*(by_seed.keys() for by_seed in results.values()))) if results else 0
         rows = [row for row in rows_for(lab, results) if row[1] != "no finished runs" or not args.variants]
         holding = sum(1 for row in rows if row[-1] == "yes")

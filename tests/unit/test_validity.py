@@ -138,3 +138,22 @@ def test_promotion_is_read_against_the_trials_promoted_from_scratch():
     assert readings["cheap_error"] == pytest.approx((0.12 + 0.10) / 2)
     assert readings["inheritance_speed_up"] == pytest.approx(1.5)
     assert readings["inherited_accuracy"] == pytest.approx(0.75) and readings["fresh_accuracy"] == pytest.approx((0.72 + 0.80 + 0.75) / 3)
+
+
+def test_the_distillation_measurements_carry_the_cell_and_teach_with_the_seeds_ensemble():
+    carried = validity.variants("distillation_transfer", "quick", carry=(8.0, 0.9))
+    assert list(carried) == ["teacher", "student", "distil"]
+    assert {(c.dataset, c.subset, c.test_subset) for c in carried.values()} == {("mnist", 6000, 1000)}
+    assert (carried["distil"].temperature, carried["distil"].alpha) == (8.0, 0.9)
+    taught = validity.variants("distillation_ensemble", "quick")
+    assert list(taught) == ["ensemble", "student", "distil"]
+    assert (taught["ensemble"].n_heads, taught["distil"].teacher) == (0, "ensemble")
+    # The ensemble's claims read the distil run's teacher, the student run's student.
+    reading = {"test_accuracy": 0.8, "inference_ms_per_image": 0.1}
+    distil = {"teacher": {**reading, "test_accuracy": 0.86, "inference_ms_per_image": 0.3}, "distilled": reading}
+    rows = validity.rows_for("distillation_ensemble", {
+        "distil": {seed: distil for seed in range(3)},
+        "student": {seed: {"student": {**reading, "test_accuracy": 0.8 + seed / 100}} for seed in range(3)}})
+    assert [row[0] for row in rows if row[-1] == "yes"] == [
+        "The ensemble is more accurate than the student from scratch",
+        "The distilled student takes less time per test image than the ensemble"]
