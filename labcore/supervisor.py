@@ -31,15 +31,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from labcore.errors import ConfigError, describe
 from labcore.processes import ending, exit_reason, log_tail, pid_alive, signal_group
 from labcore.store import TERMINAL_STATUSES, Store
 
-__all__ = ["Supervisor", "SupervisorState", "run_to_end", "worker_command", "worker_env"]
+__all__ = ["REPO_ROOT", "Supervisor", "SupervisorState", "for_executor", "run_to_end", "worker_command",
+           "worker_env"]
 
 _log = logging.getLogger(__name__)
 
-# Workers import labcore from here, whatever the server's working directory.
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+# Workers (and Ray tasks) import labcore from here, whatever the server's working directory.
+REPO_ROOT = Path(__file__).resolve().parent.parent
 # How often an idle supervisor looks for runs whose worker died with no one
 # watching it (its server process was killed).
 _ORPHAN_SWEEP_S = 5.0
@@ -67,7 +69,7 @@ def worker_command(store, run_id, device="cpu", claimed=False):
 def worker_env(store):
     """The environment of a worker process: the repo importable, the store's home, unbuffered logs."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(_REPO_ROOT), env.get("PYTHONPATH"))))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_ROOT), env.get("PYTHONPATH"))))
     env["LABCORE_HOME"] = str(store.root)
     # The log is read while the run is going; block buffering would hide it.
     env["PYTHONUNBUFFERED"] = "1"
@@ -102,6 +104,39 @@ def run_to_end(store, run_id, timeout_s=None, device="cpu"):
     subprocess.run(worker_command(store, run_id, device), env=worker_env(store), timeout=timeout_s,
                    check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return store.get_run(run_id)
+
+
+def for_executor(store=None, device="cpu", prewarm=False, slots=1):
+    """The supervisor `LABCORE_EXECUTOR` asks for, not yet started.
+
+    "local" (the default): `Supervisor`, runs in worker processes on this
+    machine. "ray": `labcore.ray_executor.RaySupervisor`, runs as Ray tasks
+    on the cluster `LABCORE_RAY_ADDRESS` names ("auto", "ray://head:10001";
+    unset: a local Ray started here), each asking for 1 CPU, or on the
+    "gpu" queue for `LABCORE_RAY_GPUS` GPUs (default 1; 0.25 lets four
+    runs share a card). The app, the CLI's drivers and the labs call this
+    and never know which one runs.
+
+    Raises:
+        ConfigError: LABCORE_EXECUTOR or LABCORE_RAY_GPUS is not one of the
+            values allowed; the message names the variable.
+    """
+    executor = os.environ.get("LABCORE_EXECUTOR", "local")
+    if executor == "local":
+        return Supervisor(store, device=device, prewarm=prewarm, slots=slots)
+    if executor != "ray":
+        raise ConfigError(describe("LABCORE_EXECUTOR", "'local' or 'ray'", executor))
+    gpus = os.environ.get("LABCORE_RAY_GPUS", "1")
+    try:
+        gpus_per_run = float(gpus)
+    except ValueError:
+        gpus_per_run = 0.0
+    if not 0.0 < gpus_per_run <= 8.0:
+        raise ConfigError(describe("LABCORE_RAY_GPUS", "a number of GPUs in (0, 8] per run, e.g. 0.25", gpus))
+    from labcore.ray_executor import RaySupervisor  # imports Ray, which only this executor needs
+
+    return RaySupervisor(store, device=device, address=os.environ.get("LABCORE_RAY_ADDRESS") or None,
+                         gpus_per_run=gpus_per_run, slots=slots)
 
 
 @dataclass(frozen=True)

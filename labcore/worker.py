@@ -26,7 +26,7 @@ from labcore import kinds
 from labcore.reporting import Cancelled, StoreReporter
 from labcore.store import Store
 
-__all__ = ["main"]
+__all__ = ["main", "one_line"]
 
 _ERROR_CHARS = 500
 
@@ -167,11 +167,11 @@ def _execute(store, run):
     except BaseException as error:
         details = traceback.format_exc()
         print(details, file=sys.stderr, flush=True)
-        store.set_status(run.id, "failed", error=_one_line(error), traceback=details)
+        store.set_status(run.id, "failed", error=one_line(error), traceback=details)
         return "failed"
 
 
-def _one_line(error):
+def one_line(error):
     """"ResourceExhaustedError: OOM when allocating tensor ..." on one line."""
     message = " ".join(_reason(str(error)).split())
     text = f"{type(error).__name__}: {message}" if message else type(error).__name__

@@ -39,6 +39,9 @@ def get_store():
 def get_supervisor():
     """The job supervisor, a thread that starts one worker process at a time, as a Future.
 
+    Or one that hands runs to a Ray cluster, with LABCORE_EXECUTOR=ray
+    (`labcore.supervisor.for_executor`).
+
     It serves the queue named after the device the probe finds
     (`device.queue_name`: "gpu" or "cpu", as the CLI names it), so it is made
     and started on the probe's thread once the probe is done; page loads
@@ -49,7 +52,7 @@ def get_supervisor():
     """
     store_path, probed = get_store().path, _probe_future()
     prewarm = os.environ.get("LABCORE_PREWARM", "1") != "0"
-    return _probe_pool().submit(lambda: supervisor.Supervisor(
+    return _probe_pool().submit(lambda: supervisor.for_executor(
         store_path, device=device.queue_name(probed.result()), prewarm=prewarm,
         slots=device.slots(probed.result())[0]).start())
 

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from labcore import jobs, spec
-from labcore.worker import _one_line
+from labcore.worker import one_line
 from reliability_support import finished_run, snapshot, tiny_train_config
 from tests.support import OWNER, submit_sleep, wait_for, wait_for_status
 
@@ -210,7 +210,7 @@ def test_models_that_cannot_run_fail_with_a_readable_message_and_the_queue_goes_
     assert snapshot(store, [earlier]) == before
 
 
-def test_tensorflow_graph_errors_keep_their_reason_in_the_one_line_message():
+def test_tensorflow_graph_errors_keep_their_reason_in_theone_line_message():
     """TensorFlow leads with a stack; the one line shows the reason instead."""
 
     class ResourceExhaustedError(Exception):
@@ -225,11 +225,11 @@ def test_tensorflow_graph_errors_keep_their_reason_in_the_one_line_message():
         "\t [[{{node model/stem_conv/convolution}}]]\nHint: If you want to see a list of allocated"
         " tensors when OOM happens, add report_tensor_allocations_upon_oom.\n [Op:__inference_3239]"
     )
-    assert _one_line(ResourceExhaustedError(message)) == (
+    assert one_line(ResourceExhaustedError(message)) == (
         "ResourceExhaustedError: OOM when allocating tensor with shape[64,512,512,1024] and type float"
         " on /job:localhost/replica:0/task:0/device:CPU:0 by allocator cpu"
     )
-    assert _one_line(ValueError("plain\n  message")) == "ValueError: plain message"
+    assert one_line(ValueError("plain\n  message")) == "ValueError: plain message"
 
 
 # -- cancel ----------------------------------------------------------------------------

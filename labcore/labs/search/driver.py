@@ -35,7 +35,7 @@ def _run_all(store, trials, owner, timeout_s, on_run, device, slots):
     """
     run_ids = [jobs.submit(store, "search", trial.to_dict(), owner=owner, title=title) for trial, title in trials]
     deadline = None if timeout_s is None else time.monotonic() + timeout_s * -(-len(run_ids) // slots)
-    runner = supervisor.Supervisor(store, device=device, slots=slots).start()
+    runner = supervisor.for_executor(store, device=device, slots=slots).start()
     ended, waiting = [], list(run_ids)
     try:
         while waiting:

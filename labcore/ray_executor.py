@@ -1,0 +1,280 @@
+"""Past one machine: the supervisor hands each claimed run to a Ray task instead of a local worker process.
+
+`RaySupervisor` claims runs from the store exactly as `Supervisor` does
+(owners in turn, `slots` at once) and runs each as one Ray task that
+executes the same runner code as `labcore.worker`, on whichever node has
+the resources (`num_cpus`, or a fraction of a GPU). Nothing assumes a
+shared filesystem: the task has no store. Everything a runner reports
+(progress, per-epoch metrics, artifacts such as images and weights, result
+parts) goes into the run's `RunChannel`, a small Ray actor, and the
+supervisor's thread drains every channel each poll and writes it to the
+SQLite store, the store's one writer path. The channel also carries the
+cancel flag the other way: the task's reporter reads it every few tenths
+of a second, as a local worker reads the store's; a task that does not
+stop within `cancel_grace_s` is force-cancelled (`ray.cancel(force=True)`).
+
+A task whose worker or node dies fails its run with Ray's reason. The run's
+pid is the server's own: the channels live in the server's Ray driver, so
+when the server dies its Ray runs cannot report any more, and the next
+supervisor's orphan sweep marks them interrupted.
+
+Switched on by `LABCORE_EXECUTOR=ray` (`labcore.supervisor.for_executor`),
+with `LABCORE_RAY_ADDRESS` naming the cluster ("auto", "ray://head:10001";
+unset: a local Ray started on demand). Keras-free; imports Ray, so only a
+server that asked for it imports this module.
+"""
+
+import os
+import time
+import traceback
+from dataclasses import dataclass
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from labcore import supervisor as local
+from labcore.reporting import Cancelled
+
+__all__ = ["ChannelReporter", "RaySupervisor", "RunChannel", "connect", "execute"]
+
+# Each run in a fresh worker process, as locally: Keras's memory goes back
+# with it, and one run's global state (seeds, the mixed-precision policy)
+# never leaks into the next.
+_MAX_CALLS = 1
+
+
+@ray.remote(num_cpus=0)
+class RunChannel:
+    """One run's messages from its task to the server, and its cancel flag the other way."""
+
+    def __init__(self):
+        self._messages = []
+        self._cancel = False
+
+    def put(self, message):
+        self._messages.append(message)
+
+    def drain(self):
+        """Every message since the last drain, oldest first."""
+        messages, self._messages = self._messages, []
+        return messages
+
+    def cancel(self):
+        self._cancel = True
+
+    def cancelled(self):
+        return self._cancel
+
+
+class ChannelReporter:
+    """A Ray task's reporter: every report goes to the run's channel, for the server to store.
+
+    Progress is throttled as `StoreReporter` throttles it; the cancel flag
+    is read from the channel at most every `cancel_check_s`. It has no
+    `store`: a step that would reuse an earlier run's stored weights finds
+    none and trains them itself (its note says so).
+
+    Args:
+        channel: a `RunChannel` actor handle.
+        min_interval_s: float, least time between two progress messages.
+        cancel_check_s: float, least time between two reads of the flag.
+    """
+
+    store = None
+    run_id = None
+
+    def __init__(self, channel, min_interval_s=0.25, cancel_check_s=0.3):
+        self.channel, self.min_interval_s, self.cancel_check_s = channel, min_interval_s, cancel_check_s
+        self._last_sent = self._last_check = float("-inf")
+        self._held = None
+        self._cancelled = False
+
+    def _send(self, *message):
+        self.channel.put.remote(message)
+
+    def progress(self, fraction, text=""):
+        now = time.monotonic()
+        if now - self._last_sent >= self.min_interval_s:
+            self._send("progress", fraction, text)
+            self._last_sent, self._held = now, None
+        else:
+            self._held = (fraction, text)
+
+    def flush(self):
+        if self._held is not None:
+            self._send("progress", *self._held)
+            self._held = None
+
+    def epoch(self, series, epoch, metrics):
+        self.flush()
+        self._send("epoch", series, epoch, metrics)
+
+    def artifact(self, name, value):
+        self._send("artifact", name, value)
+        return name
+
+    def result(self, values):
+        self._send("result", values)
+
+    def cancelled(self):
+        now = time.monotonic()
+        if not self._cancelled and now - self._last_check >= self.cancel_check_s:
+            self._last_check = now
+            self._cancelled = ray.get(self.channel.cancelled.remote())
+        return self._cancelled
+
+
+def execute(kind, config, channel):
+    """The Ray task's body: run one run's runner and say how it ended.
+
+    What `labcore.worker` does for a local run, minus the store: the
+    config is parsed again, the kind's runner (the only Keras import) runs
+    with a `ChannelReporter`, and the outcome is returned, never raised.
+
+    Args:
+        kind: str, the run's kind.
+        config: dict, its stored config.
+        channel: its `RunChannel`.
+
+    Returns:
+        dict: "status" ("done", "cancelled" or "failed") and, per status,
+        "result" or "error" and "traceback". The run's result gets
+        "ray_node", the id of the node it runs on, as it starts.
+    """
+    from labcore import kinds, worker
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    reporter = ChannelReporter(channel)
+    node = ray.get_runtime_context().get_node_id()
+    # First, so the run says where it runs while it does.
+    reporter.result({"ray_node": node})
+    try:
+        if reporter.cancelled():
+            raise Cancelled("cancelled before it started")
+        result = kinds.load_runner(kind)(kinds.parse(kind, config), reporter)
+        reporter.flush()
+        return {"status": "done", "result": result or {}}
+    except Cancelled:
+        return {"status": "cancelled"}
+    except BaseException as error:
+        return {"status": "failed", "error": worker.one_line(error), "traceback": traceback.format_exc()}
+
+
+def connect(address=None):
+    """Join the Ray cluster at `address` ("auto", "ray://host:port"), or start a local one (None).
+
+    The tasks import labcore from this checkout (nodes need it at the same
+    path, or installed) and see this process's dataset settings.
+    """
+    env = {"PYTHONPATH": str(local.REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.update({key: os.environ[key] for key in ("LABCORE_DATA_DIR", "LABCORE_OFFLINE", "KERAS_BACKEND")
+                if key in os.environ})
+    if not ray.is_initialized():
+        ray.init(address=address, runtime_env={"env_vars": env}, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+
+
+@dataclass
+class _Task:
+    run_id: int
+    ref: "ray.ObjectRef"
+    channel: "ray.actor.ActorHandle"
+    cancel_sent_at: float | None = None
+    forced: bool = False
+
+
+class RaySupervisor(local.Supervisor):
+    """Runs a device's queue as Ray tasks, up to `slots` at a time, in a daemon thread.
+
+    Args:
+        store: labcore.store.Store, or the path of its database file.
+        device: str, the queue it serves ("cpu" or "gpu").
+        address: str or None, the cluster (`connect`).
+        gpus_per_run: float, the GPUs each run asks for on the "gpu" queue
+            (a fraction lets several small runs share a card).
+        poll_s: float, seconds between two drains of the channels.
+        cancel_grace_s: float, how long a cancelled run may take to stop by
+            itself before it is force-cancelled.
+        slots: int, runs handed to Ray at once; Ray holds those its nodes
+            have no room for until a node does.
+    """
+
+    def __init__(self, store=None, device="cpu", address=None, gpus_per_run=1.0, poll_s=0.2, cancel_grace_s=3.0,
+                 slots=1):
+        super().__init__(store, device=device, poll_s=poll_s, cancel_grace_s=cancel_grace_s, slots=slots)
+        connect(address)
+        resources = {"num_gpus": gpus_per_run} if device == "gpu" else {"num_cpus": 1}
+        self._remote = ray.remote(max_calls=_MAX_CALLS, max_retries=0, **resources)(execute)
+        # Channels stay on this process's node: a worker node that dies takes its runs, not their reports.
+        self._here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+
+    def state(self):
+        with self._lock:
+            tasks = sorted(self._children.values(), key=lambda task: task.run_id)
+            last_error = self._last_error
+        return local.SupervisorState(
+            running=self._thread is not None and self._thread.is_alive(), device=self.device, slots=self.slots,
+            run_ids=tuple(task.run_id for task in tasks), pids=(), workers_alive=len(tasks),
+            last_error=last_error)
+
+    def _spawn(self, run):
+        channel = RunChannel.options(scheduling_strategy=self._here).remote()
+        ref = self._remote.remote(run.kind, run.config, channel)
+        with self._lock:
+            self._children[run.id] = _Task(run.id, ref, channel)
+        # The server's pid: the channel lives in its Ray driver (see the module's docstring).
+        self.store.set_pid(run.id, os.getpid())
+        self.store.set_progress(run.id, 0.0, "handed to Ray: waiting for a node with room")
+
+    def _watch(self, task):
+        self._deliver(task)
+        finished, _ = ray.wait([task.ref], timeout=0)
+        if not finished:
+            run = self.store.get_run(task.run_id)
+            if run is None or run.cancel_requested or run.status in local.TERMINAL_STATUSES:
+                self._escalate(task)
+            return
+        self._deliver(task)
+        self._record(task)
+        ray.kill(task.channel)
+        with self._lock:
+            del self._children[task.run_id]
+
+    def _deliver(self, task):
+        """Write what the task reported since the last poll to the store."""
+        for kind, *values in ray.get(task.channel.drain.remote()):
+            if kind == "progress":
+                self.store.set_progress(task.run_id, *values)
+            elif kind == "epoch":
+                self.store.add_metrics(task.run_id, *values)
+            elif kind == "artifact":
+                self.store.add_artifact(task.run_id, *values)
+            elif kind == "result":
+                self.store.merge_result(task.run_id, *values)
+
+    def _escalate(self, task):
+        now = time.monotonic()
+        if task.cancel_sent_at is None:
+            task.channel.cancel.remote()
+            task.cancel_sent_at = now
+        elif not task.forced and now - task.cancel_sent_at >= self.cancel_grace_s:
+            ray.cancel(task.ref, force=True)
+            task.forced = True
+
+    def _record(self, task):
+        """Record the run's one outcome: the task's own, or why Ray could not finish it."""
+        run = self.store.get_run(task.run_id)
+        if run is None or run.status != "running":
+            return
+        try:
+            outcome = ray.get(task.ref)
+        except ray.exceptions.TaskCancelledError:
+            outcome = {"status": "cancelled", "error": "Force-cancelled on Ray after the cancel request."}
+        except ray.exceptions.RayError as error:
+            reason = " ".join(str(error).split())[:400]
+            outcome = {"status": "cancelled" if run.cancel_requested else "failed",
+                       "error": f"The Ray task ended without finishing the run ({type(error).__name__}): {reason}"}
+        if outcome["status"] == "done":
+            self.store.merge_result(task.run_id, outcome["result"])
+        self.store.set_status(task.run_id, outcome["status"], error=outcome.get("error"),
+                              traceback=outcome.get("traceback"))
