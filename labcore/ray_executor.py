@@ -195,18 +195,39 @@ class RaySupervisor(local.Supervisor):
         poll_s: float, seconds between two drains of the channels.
         cancel_grace_s: float, how long a cancelled run may take to stop by
             itself before it is force-cancelled.
-        slots: int, runs handed to Ray at once; Ray holds those its nodes
-            have no room for until a node does.
+        slots: int or None, runs handed to Ray at once; None = as many as
+            the cluster has room for (its CPUs, or its GPUs over
+            `gpus_per_run`), counted again as nodes join and leave.
     """
 
     def __init__(self, store=None, device="cpu", address=None, gpus_per_run=1.0, poll_s=0.2, cancel_grace_s=3.0,
-                 slots=1):
-        super().__init__(store, device=device, poll_s=poll_s, cancel_grace_s=cancel_grace_s, slots=slots)
+                 slots=None):
+        super().__init__(store, device=device, poll_s=poll_s, cancel_grace_s=cancel_grace_s, slots=slots or 1)
         connect(address)
+        self._fixed_slots = slots is not None
+        self.gpus_per_run = gpus_per_run
         resources = {"num_gpus": gpus_per_run} if device == "gpu" else {"num_cpus": 1}
         self._remote = ray.remote(max_calls=_MAX_CALLS, max_retries=0, **resources)(execute)
         # Channels stay on this process's node: a worker node that dies takes its runs, not their reports.
         self._here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+
+    def cluster(self):
+        """The cluster as the sidebar shows it.
+
+        Returns:
+            dict: "nodes" (alive), "cpus" and "free_cpus", "gpus" and
+            "free_gpus" (Ray's counts; GPUs may be fractions in use).
+        """
+        total, free = ray.cluster_resources(), ray.available_resources()
+        return {"nodes": sum(1 for node in ray.nodes() if node["Alive"]), "cpus": total.get("CPU", 0.0),
+                "free_cpus": free.get("CPU", 0.0), "gpus": total.get("GPU", 0.0), "free_gpus": free.get("GPU", 0.0)}
+
+    def _step(self):
+        if not self._fixed_slots:
+            room = self.cluster()
+            capacity = room["cpus"] if self.device != "gpu" else room["gpus"] / self.gpus_per_run
+            self.slots = max(1, int(capacity))
+        super()._step()
 
     def state(self):
         with self._lock:

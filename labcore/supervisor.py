@@ -114,8 +114,9 @@ def for_executor(store=None, device="cpu", prewarm=False, slots=1):
     on the cluster `LABCORE_RAY_ADDRESS` names ("auto", "ray://head:10001";
     unset: a local Ray started here), each asking for 1 CPU, or on the
     "gpu" queue for `LABCORE_RAY_GPUS` GPUs (default 1; 0.25 lets four
-    runs share a card). The app, the CLI's drivers and the labs call this
-    and never know which one runs.
+    runs share a card), as many at once as the cluster has room for
+    (`slots` only when LABCORE_SLOTS is set). The app, the CLI's drivers
+    and the labs call this and never know which one runs.
 
     Raises:
         ConfigError: LABCORE_EXECUTOR or LABCORE_RAY_GPUS is not one of the
@@ -135,8 +136,9 @@ def for_executor(store=None, device="cpu", prewarm=False, slots=1):
         raise ConfigError(describe("LABCORE_RAY_GPUS", "a number of GPUs in (0, 8] per run, e.g. 0.25", gpus))
     from labcore.ray_executor import RaySupervisor  # imports Ray, which only this executor needs
 
+    # The cluster's room sets how many run at once, unless LABCORE_SLOTS does.
     return RaySupervisor(store, device=device, address=os.environ.get("LABCORE_RAY_ADDRESS") or None,
-                         gpus_per_run=gpus_per_run, slots=slots)
+                         gpus_per_run=gpus_per_run, slots=slots if "LABCORE_SLOTS" in os.environ else None)
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,10 @@ class Supervisor:
             last_error=last_error,
             spare_pid=spare.pid if spare is not None and spare.poll() is None else None,
         )
+
+    def cluster(self):
+        """The cluster the runs go to, for the sidebar; None: this machine's worker processes."""
+        return None
 
     def _loop(self):
         while not self._stop.is_set():

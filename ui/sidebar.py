@@ -31,7 +31,17 @@ def _dataset_picker():
         st.warning(message)
 
 
+def _cluster():
+    room = state.cluster()
+    if room is None:
+        return
+    gpus = f" · {room['gpus']:g} GPUs ({room['free_gpus']:g} free)" if room["gpus"] else ""
+    st.caption(f"Runs go to a Ray cluster: {room['nodes']} node{'s' if room['nodes'] != 1 else ''} · "
+               f"{room['cpus']:g} CPUs ({room['free_cpus']:g} free){gpus}.")
+
+
 def _queue():
+    _cluster()
     store = state.get_store()
     if store.paused():
         st.warning("The instructor paused the queue: queued runs start when it resumes.",

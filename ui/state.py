@@ -22,7 +22,7 @@ import streamlit as st
 
 from labcore import device, owners, store, supervisor
 
-__all__ = ["get_store", "get_supervisor", "device_probe", "slots", "owner", "is_instructor", "instructor_token",
+__all__ = ["get_store", "get_supervisor", "cluster", "device_probe", "slots", "owner", "is_instructor", "instructor_token",
            "unlock_instructor", "lock_instructor", "keep_owner_in_url", "INSTRUCTOR_KEY", "load_widgets",
            "apply_loaded_widgets"]
 
@@ -67,6 +67,16 @@ def _probe_future():
     # The probe imports the training backend in a subprocess (seconds), so it
     # runs in the background and the sidebar says "probing" until it is done.
     return _probe_pool().submit(device.probe)
+
+
+@st.cache_data(ttl=2.0, show_spinner=False)
+def cluster():
+    """The Ray cluster's nodes and free CPUs and GPUs (`RaySupervisor.cluster`), or None when runs stay here.
+
+    Asked of Ray at most every 2 s, however many sessions draw the sidebar.
+    """
+    future = get_supervisor()
+    return future.result().cluster() if future.done() else None
 
 
 def device_probe():

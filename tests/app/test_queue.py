@@ -105,3 +105,16 @@ def test_a_lab_page_at_its_defaults_submits_a_run_prebake_trains(store, held_dev
     finally:
         store.request_cancel(run.id, admin=True)
         store.delete_run(run.id, admin=True)
+
+
+def test_the_sidebar_names_the_ray_cluster_runs_go_to(monkeypatch):
+    from ui import state
+
+    # What a RaySupervisor reports (tests/unit/test_ray_executor.py checks it on a real cluster).
+    monkeypatch.setattr(state, "cluster", lambda: {"nodes": 3, "cpus": 8.0, "free_cpus": 5.0, "gpus": 2.0,
+                                                   "free_gpus": 1.5})
+    at = open_page()
+    assert "Runs go to a Ray cluster: 3 nodes · 8 CPUs (5 free) · 2 GPUs (1.5 free)." in [
+        caption.value for caption in at.sidebar.caption]
+    monkeypatch.setattr(state, "cluster", lambda: None)
+    assert not any("Ray" in caption.value for caption in open_page().sidebar.caption)

@@ -42,7 +42,8 @@ def store(tmp_path):
 
 @pytest.fixture
 def supervisor(cluster, store):
-    running = ray_executor.RaySupervisor(store, slots=2, poll_s=0.1, cancel_grace_s=1.0).start()
+    # No slots given: as many runs at once as the cluster has CPUs for.
+    running = ray_executor.RaySupervisor(store, poll_s=0.1, cancel_grace_s=1.0).start()
     yield running
     running.stop()
 
@@ -57,7 +58,9 @@ def test_two_runs_go_to_two_nodes_at_once_and_report_live_into_the_store(cluster
     wait_for(lambda: all("ray_node" in (store.get_run(i).result or {}) for i in (first, second)), RUN_S,
              "both runs to start on a node")
     nodes = {store.get_run(i).result["ray_node"] for i in (first, second)}
-    assert nodes == set(worker_nodes(cluster))
+    assert nodes == set(worker_nodes(cluster)) and supervisor.slots == 2
+    # What the sidebar shows: the head and two nodes, both CPUs taken.
+    assert supervisor.cluster() == {"nodes": 3, "cpus": 2.0, "free_cpus": 0.0, "gpus": 0.0, "free_gpus": 0.0}
     assert store.get_run(first).progress < 1.0
     for run_id in (first, second):
         run = wait_for_status(store, run_id, "done", RUN_S)
