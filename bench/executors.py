@@ -15,8 +15,13 @@ line does not count). Plain Keras, in the same invocation: the same
 model's `model.fit` on the same images, in this process with Keras already
 imported, is the floor a run costs without any engine.
 
+With `--parity`, instead: the Model Builder's tiny run and every lab's
+tiny preset (its default step) go through both executors with the same
+seed, and every number of their results that is not a timing is compared.
+
 Run from the repository root:
     python -m bench.executors --runs 6
+    python -m bench.executors --parity
 """
 
 import sys
@@ -27,6 +32,7 @@ from pathlib import Path
 from bench import _report
 from bench.start_latency import _config
 from labcore import data, jobs, supervisor
+from labcore.labs import LABS
 from labcore.store import Store
 
 __all__ = ["main"]
@@ -37,15 +43,19 @@ _POLL_S = 0.01
 _HANDED = "handed to Ray"
 
 
-def _through(executor, config, n_runs, timeout_s=600):
-    """N runs through one executor, one at a time: (wall seconds, [start latency per run])."""
+def _supervised(executor):
+    """A fresh store and a started supervisor of `executor` ("local" or "ray") on it, one run at a time."""
     store = Store(Path(tempfile.mkdtemp(prefix=f"bench-{executor}-")) / "labcore.db")
     if executor == "ray":
         from labcore.ray_executor import RaySupervisor
 
-        runner = RaySupervisor(store, poll_s=0.05).start()
-    else:
-        runner = supervisor.Supervisor(store, prewarm=False, poll_s=0.05).start()
+        return store, RaySupervisor(store, poll_s=0.05, slots=1).start()
+    return store, supervisor.Supervisor(store, prewarm=False, poll_s=0.05).start()
+
+
+def _through(executor, config, n_runs, timeout_s=600):
+    """N runs through one executor, one at a time: (wall seconds, [start latency per run])."""
+    store, runner = _supervised(executor)
     latencies = []
     started = time.monotonic()
     try:
@@ -70,6 +80,53 @@ def _through(executor, config, n_runs, timeout_s=600):
         return time.monotonic() - started, latencies
     finally:
         runner.stop()
+
+
+def _numbers(value, path=""):
+    """path -> number for every number in a result that is not a timing (those differ run to run)."""
+    timing = ("seconds", "_ms", "per_second", "speed_up", "timings")
+    if isinstance(value, dict):
+        return {key: number for name, item in value.items() if not any(word in name for word in timing)
+                for key, number in _numbers(item, f"{path}.{name}" if path else name).items()}
+    if isinstance(value, (list, tuple)):
+        return {key: number for index, item in enumerate(value) for key, number in
+                _numbers(item, f"{path}[{index}]").items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {path: float(value)}
+    return {}
+
+
+def parity(timeout_s=900):
+    """Each tiny run through both executors: rows of (run, numbers compared, largest difference)."""
+    runs = {"Model Builder default, tiny": ("train", _config(300, data.DEFAULT_DATASET))}
+    runs.update({f"{lab.title}, tiny": (kind, lab.part("config").PRESETS["tiny"].to_dict())
+                 for kind, lab in LABS.items()})
+    results = {}
+    for executor in ("local", "ray"):
+        store, runner = _supervised(executor)
+        try:
+            for name, (kind, config) in runs.items():
+                run_id = jobs.submit(store, kind, config, owner="bench", title=name)
+                started = time.monotonic()
+                while store.get_run(run_id).status in ("queued", "running"):
+                    if time.monotonic() - started > timeout_s:
+                        raise RuntimeError(f"{executor}: {name} not done after {timeout_s} s")
+                    time.sleep(0.2)
+                run = store.get_run(run_id)
+                if run.status != "done":
+                    raise RuntimeError(f"{executor}: {name} {run.status}: {run.error}")
+                results[executor, name] = _numbers(run.result)
+                print(f"{executor}: {name} done in {time.monotonic() - started:.0f} s", flush=True)
+        finally:
+            runner.stop()
+    rows = []
+    for name in runs:
+        local, remote = results["local", name], results["ray", name]
+        shared = sorted(set(local) & set(remote))
+        largest = max((abs(local[key] - remote[key]) for key in shared), default=0.0)
+        unmatched = len(set(local) ^ set(remote))
+        rows.append([name, len(shared), f"{largest:.3g}", unmatched])
+    return rows
 
 
 def _plain_keras(config, n_runs):
@@ -100,10 +157,20 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=6, help="tiny runs per executor")
     parser.add_argument("--subset", type=int, default=300, help="training images of each run")
     parser.add_argument("--dataset", default=data.DEFAULT_DATASET)
+    parser.add_argument("--parity", action="store_true", help="compare each lab's tiny result on both executors")
     args = parser.parse_args(argv)
 
-    config = _config(args.subset, args.dataset)
     load_start = _report.begin(args)
+    if args.parity:
+        rows = parity()
+        _report.report("Executors: the same tiny runs on local workers and on Ray, same seeds",
+                       ["run", "numbers compared", "largest difference", "numbers in one result only"], rows,
+                       module=MODULE, load_start=load_start, args=args,
+                       notes="Every number of each run's result that is not a timing (accuracies, losses, "
+                             "parameters, votes, reconstruction scores...), local against Ray. 0 means the "
+                             "same numbers to the last bit. Ray's results add only `ray_node`, a string.")
+        return 0
+    config = _config(args.subset, args.dataset)
     measured = {executor: _through(executor, config, args.runs) for executor in ("local", "ray")}
     plain = _plain_keras(config, args.runs)
     plain_per_run = sum(plain) / len(plain)

@@ -6,6 +6,11 @@ executor's result.
 
 Fast runs are the Keras-free `sleep` kind; one Builder run trains for real."""
 
+import os
+import signal
+import subprocess
+import sys
+
 import pytest
 
 ray = pytest.importorskip("ray", reason="requirements-ray.txt (in the dev requirements) installs Ray")
@@ -14,7 +19,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from labcore import jobs, ray_executor  # noqa: E402
 from labcore.store import Store  # noqa: E402
-from tests.support import OWNER, submit_sleep, wait_for, wait_for_status  # noqa: E402
+from tests.support import OWNER, ROOT, submit_sleep, wait_for, wait_for_status  # noqa: E402
 from tests.unit.test_export import TINY_TRAIN  # noqa: E402
 from tests.support import tiny_cli_run  # noqa: E402
 
@@ -102,6 +107,35 @@ def test_a_node_that_dies_mid_run_fails_the_run_and_the_other_node_takes_the_nex
     finally:
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
+
+
+_SERVER = """
+import sys, time
+from labcore import ray_executor
+from labcore.store import Store
+ray_executor.RaySupervisor(Store(sys.argv[2]), address=sys.argv[1], poll_s=0.1).start()
+time.sleep(600)
+"""
+
+
+def test_a_server_killed_mid_run_leaves_it_interrupted_and_its_task_stopped(cluster, store, supervisor):
+    # Another server process on the same store and cluster takes the run, then dies.
+    supervisor.stop()
+    server = subprocess.Popen([sys.executable, "-c", _SERVER, cluster.address, str(store.path)], cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        run_id = submit_sleep(store, epochs=1000, seconds_per_epoch=0.2)
+        wait_for(lambda: store.metrics(run_id), RUN_S, "the run's first epoch on the other server")
+        assert store.get_run(run_id).pid == server.pid
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(30)
+    # This server's supervisor finds the run with no one to report it.
+    supervisor.start()
+    interrupted = wait_for_status(store, run_id, "interrupted", 30)
+    assert f"(pid {server.pid}) is gone" in interrupted.error
+    # Ray ended the dead server's task with it: both CPUs are free again.
+    wait_for(lambda: supervisor.cluster()["free_cpus"] == 2.0, 30, "the task's CPU to come back")
 
 
 def test_a_real_training_run_gives_the_local_executors_result_with_its_curves_and_model(store, supervisor):
