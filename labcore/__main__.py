@@ -5,7 +5,9 @@ exactly the app's path: it queues a run in the same store, starts the same
 worker process (`python -m labcore.worker`), and prints the run's progress
 and per-epoch metrics as the worker stores them. So a run started here shows
 up on the app's Runs page, and a run the app's supervisor picks up first is
-simply followed.
+simply followed. With LABCORE_EXECUTOR=ray, `run` (and the search and
+prebake drivers) hand the run to the Ray cluster instead, and this process
+writes its reports to the store (README "On a cluster").
 
 Commands:
   summary TARGET        a reference key or a spec JSON file: shapes and parameters per part
@@ -22,10 +24,12 @@ Commands:
 import argparse
 import dataclasses
 import json
+import os
 import pathlib
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from labcore import data, device, errors, export, jobs, prebake, references, reporting, spec, supervisor, trainconfig
@@ -150,6 +154,24 @@ def follow(store, run_id, worker):
         return store.get_run(run_id)
 
 
+class _OnTheCluster:
+    """A run handed to the executor's cluster (`supervisor.run_to_end` in a thread), followed as a worker is."""
+
+    def __init__(self, store, run_id, queue):
+        self._thread = threading.Thread(target=supervisor.run_to_end, args=(store, run_id), kwargs={"device": queue},
+                                        daemon=True)
+        self._thread.start()
+
+    def poll(self):
+        return None if self._thread.is_alive() else 0
+
+    def send_signal(self, signum):
+        """Nothing to signal here: the cancel request reaches the task through its channel."""
+
+    def wait(self, timeout):
+        self._thread.join(timeout)
+
+
 def _cmd_run(args):
     overrides = list(args.set)
     if args.step:
@@ -164,7 +186,10 @@ def _cmd_run(args):
     # if that supervisor claims the run first, this worker exits and we
     # follow the run anyway.
     queue = device.queue_name(device.probe())
-    worker = subprocess.Popen(supervisor.worker_command(store, run_id, queue), env=supervisor.worker_env(store))
+    if os.environ.get("LABCORE_EXECUTOR", "local") == "local":
+        worker = subprocess.Popen(supervisor.worker_command(store, run_id, queue), env=supervisor.worker_env(store))
+    else:
+        worker = _OnTheCluster(store, run_id, queue)
     run = follow(store, run_id, worker)
     print(f"run #{run.id} {run.status}" + (f": {run.error}" if run.error else ""))
     if run.result:

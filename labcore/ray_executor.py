@@ -229,6 +229,31 @@ class RaySupervisor(local.Supervisor):
             self.slots = max(1, int(capacity))
         super()._step()
 
+    def run_to_end(self, run_id, timeout_s=None):
+        """Run one queued run on Ray here and now, and return it once it has ended.
+
+        The path of scripts without a server (the CLI, prebake, the benches),
+        as `labcore.supervisor.run_to_end` is for a local worker: only this
+        run is claimed, never another in the queue, and this thread drains
+        its channel. Not for a started supervisor.
+
+        Raises:
+            TimeoutError: the run did not end within `timeout_s`; it is
+                force-cancelled first.
+        """
+        run = self.store.claim_run(run_id, self.device)
+        if run is None:  # another supervisor claimed it, or it ended
+            return self.store.get_run(run_id)
+        self._spawn(run)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while run_id in self._children:
+            if deadline is not None and time.monotonic() > deadline:
+                ray.cancel(self._children[run_id].ref, force=True)
+                raise TimeoutError(f"run {run_id} did not end on Ray within {timeout_s} s")
+            self._watch(self._children[run_id])
+            time.sleep(self.poll_s)
+        return self.store.get_run(run_id)
+
     def state(self):
         with self._lock:
             tasks = sorted(self._children.values(), key=lambda task: task.run_id)

@@ -87,7 +87,9 @@ def run_to_end(store, run_id, timeout_s=None, device="cpu"):
 
     What a script does without a server (the benches, the CLI's drivers):
     the worker claims the run itself, so a server's supervisor that claims
-    it first just leaves this worker nothing to do.
+    it first just leaves this worker nothing to do. With LABCORE_EXECUTOR=ray
+    the run goes to the Ray cluster instead (`RaySupervisor.run_to_end`),
+    and this process drains its reports into the store.
 
     Args:
         store: labcore.store.Store.
@@ -100,7 +102,10 @@ def run_to_end(store, run_id, timeout_s=None, device="cpu"):
 
     Raises:
         subprocess.TimeoutExpired: the worker ran past `timeout_s`.
+        TimeoutError: on Ray, the run did not end within `timeout_s`.
     """
+    if os.environ.get("LABCORE_EXECUTOR", "local") != "local":
+        return for_executor(store, device=device).run_to_end(run_id, timeout_s)
     subprocess.run(worker_command(store, run_id, device), env=worker_env(store), timeout=timeout_s,
                    check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return store.get_run(run_id)

@@ -138,6 +138,19 @@ def test_a_server_killed_mid_run_leaves_it_interrupted_and_its_task_stopped(clus
     wait_for(lambda: supervisor.cluster()["free_cpus"] == 2.0, 30, "the task's CPU to come back")
 
 
+def test_a_script_runs_one_run_on_ray_to_its_end_and_leaves_the_queue_alone(cluster, store, monkeypatch):
+    # What the CLI, prebake and the search driver call (`supervisor.run_to_end`), with LABCORE_EXECUTOR=ray.
+    from labcore import supervisor as local
+
+    monkeypatch.setenv("LABCORE_EXECUTOR", "ray")
+    waiting = submit_sleep(store)
+    mine = submit_sleep(store, epochs=2)
+    run = local.run_to_end(store, mine, timeout_s=RUN_S)
+    assert run.status == "done" and run.result["ray_node"] in worker_nodes(cluster)
+    assert [row.epoch for row in store.metrics(mine)] == [1, 2]
+    assert store.get_run(waiting).status == "queued"
+
+
 def test_a_real_training_run_gives_the_local_executors_result_with_its_curves_and_model(store, supervisor):
     local = tiny_cli_run(*TINY_TRAIN)
     run_id = store.create_run("train", local.config, owner=OWNER)
