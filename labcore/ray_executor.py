@@ -12,6 +12,8 @@ SQLite store, the store's one writer path. The channel also carries the
 cancel flag the other way: the task's reporter reads it every few tenths
 of a second, as a local worker reads the store's; a task that does not
 stop within `cancel_grace_s` is force-cancelled (`ray.cancel(force=True)`).
+And a task that continues an earlier run reads it through the channel too
+(`ChannelStore`): the server answers from its store, weights included.
 
 A task whose worker or node dies fails its run with Ray's reason. The run's
 pid is the server's own: the channels live in the server's Ray driver, so
@@ -25,6 +27,8 @@ server that asked for it imports this module.
 """
 
 import os
+import pathlib
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -35,7 +39,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from labcore import supervisor as local
 from labcore.reporting import Cancelled
 
-__all__ = ["ChannelReporter", "RaySupervisor", "RunChannel", "connect", "execute"]
+__all__ = ["ChannelReporter", "ChannelStore", "RaySupervisor", "RunChannel", "answer", "connect", "execute"]
 
 # Each run in a fresh worker process, as locally: Keras's memory goes back
 # with it, and one run's global state (seeds, the mixed-precision policy)
@@ -45,11 +49,12 @@ _MAX_CALLS = 1
 
 @ray.remote(num_cpus=0)
 class RunChannel:
-    """One run's messages from its task to the server, and its cancel flag the other way."""
+    """One run's messages from its task to the server; its cancel flag and the answers to its questions back."""
 
     def __init__(self):
         self._messages = []
         self._cancel = False
+        self._answers = {}
 
     def put(self, message):
         self._messages.append(message)
@@ -65,26 +70,108 @@ class RunChannel:
     def cancelled(self):
         return self._cancel
 
+    def answer(self, question, value):
+        self._answers[question] = value
+
+    def answered(self, question):
+        """(True, the answer) once the server has answered `question`, else (False, None)."""
+        if question in self._answers:
+            return True, self._answers.pop(question)
+        return False, None
+
+
+class ChannelStore:
+    """The server's run store, read through the run's channel: what a runner looks up of earlier runs.
+
+    A step that continues an earlier run (the regularization lab's lower
+    rate, a search trial that inherits, a stored distillation teacher)
+    reads that run and its weights. The task has no store and no shared
+    filesystem: it asks, the server's supervisor answers at its next poll,
+    and an artifact's bytes are written to a folder of this task's own.
+    Read-only: the task writes only through its reporter.
+
+    Args:
+        channel: the run's `RunChannel`.
+        folder: str, where fetched artifacts are written.
+    """
+
+    # What a task may ask; the supervisor answers each from its store.
+    QUESTIONS = ("get_run", "list_runs", "metrics", "artifact_bytes")
+
+    def __init__(self, channel, folder):
+        self.channel, self.folder, self._asked = channel, pathlib.Path(folder), 0
+
+    def _ask(self, method, *args):
+        self._asked += 1
+        question = f"{method}-{self._asked}"
+        self.channel.put.remote(("ask", question, method, args))
+        while True:
+            done, reply = ray.get(self.channel.answered.remote(question))
+            if done:
+                value, missing = reply
+                if missing is not None:
+                    raise KeyError(missing)
+                return value
+            time.sleep(0.05)
+
+    def get_run(self, run_id):
+        return self._ask("get_run", run_id)
+
+    def list_runs(self, statuses=None, *, owner=None, kind=None, limit=200):
+        return self._ask("list_runs", statuses, owner, kind, limit)
+
+    def metrics(self, run_id):
+        return self._ask("metrics", run_id)
+
+    def artifact_path(self, run_id, name):
+        """The artifact, fetched from the server into this task's folder.
+
+        Raises:
+            KeyError: the run has no artifact of this name.
+        """
+        path = self.folder / str(run_id) / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self._ask("artifact_bytes", run_id, name))
+        return path
+
+
+def answer(store, method, args):
+    """The server's answer to a task's question: (value, None), or (None, the KeyError's message)."""
+    run_id = args[0]
+    try:
+        if method == "get_run":
+            return store.get_run(run_id), None
+        if method == "list_runs":
+            statuses, owner, kind, limit = args
+            return store.list_runs(statuses, owner=owner, kind=kind, limit=limit), None
+        if method == "metrics":
+            return store.metrics(run_id), None
+        if method == "artifact_bytes":
+            return store.artifact_path(run_id, args[1]).read_bytes(), None
+    except KeyError as error:
+        return None, str(error)
+    raise ValueError(f"a Ray task may ask {ChannelStore.QUESTIONS}; it asked {method!r}")
+
 
 class ChannelReporter:
     """A Ray task's reporter: every report goes to the run's channel, for the server to store.
 
     Progress is throttled as `StoreReporter` throttles it; the cancel flag
-    is read from the channel at most every `cancel_check_s`. It has no
-    `store`: a step that would reuse an earlier run's stored weights finds
-    none and trains them itself (its note says so).
+    is read from the channel at most every `cancel_check_s`. Its `store` is
+    a `ChannelStore`: earlier runs are read from the server's store.
 
     Args:
         channel: a `RunChannel` actor handle.
+        run_id: int, the run's id in the server's store.
+        folder: str, where artifacts of earlier runs are fetched to.
         min_interval_s: float, least time between two progress messages.
         cancel_check_s: float, least time between two reads of the flag.
     """
 
-    store = None
-    run_id = None
-
-    def __init__(self, channel, min_interval_s=0.25, cancel_check_s=0.3):
+    def __init__(self, channel, run_id, folder, min_interval_s=0.25, cancel_check_s=0.3):
         self.channel, self.min_interval_s, self.cancel_check_s = channel, min_interval_s, cancel_check_s
+        self.run_id, self.store = run_id, ChannelStore(channel, folder)
         self._last_sent = self._last_check = float("-inf")
         self._held = None
         self._cancelled = False
@@ -124,7 +211,7 @@ class ChannelReporter:
         return self._cancelled
 
 
-def execute(kind, config, channel):
+def execute(run_id, kind, config, channel):
     """The Ray task's body: run one run's runner and say how it ended.
 
     What `labcore.worker` does for a local run, minus the store: the
@@ -132,7 +219,8 @@ def execute(kind, config, channel):
     with a `ChannelReporter`, and the outcome is returned, never raised.
 
     Args:
-        kind: str, the run's kind.
+        run_id: int, the run.
+        kind: str, its kind.
         config: dict, its stored config.
         channel: its `RunChannel`.
 
@@ -144,20 +232,20 @@ def execute(kind, config, channel):
     from labcore import kinds, worker
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    reporter = ChannelReporter(channel)
-    node = ray.get_runtime_context().get_node_id()
-    # First, so the run says where it runs while it does.
-    reporter.result({"ray_node": node})
-    try:
-        if reporter.cancelled():
-            raise Cancelled("cancelled before it started")
-        result = kinds.load_runner(kind)(kinds.parse(kind, config), reporter)
-        reporter.flush()
-        return {"status": "done", "result": result or {}}
-    except Cancelled:
-        return {"status": "cancelled"}
-    except BaseException as error:
-        return {"status": "failed", "error": worker.one_line(error), "traceback": traceback.format_exc()}
+    with tempfile.TemporaryDirectory(prefix="labcore-ray-") as folder:
+        reporter = ChannelReporter(channel, run_id, folder)
+        # First, so the run says where it runs while it does.
+        reporter.result({"ray_node": ray.get_runtime_context().get_node_id()})
+        try:
+            if reporter.cancelled():
+                raise Cancelled("cancelled before it started")
+            result = kinds.load_runner(kind)(kinds.parse(kind, config), reporter)
+            reporter.flush()
+            return {"status": "done", "result": result or {}}
+        except Cancelled:
+            return {"status": "cancelled"}
+        except BaseException as error:
+            return {"status": "failed", "error": worker.one_line(error), "traceback": traceback.format_exc()}
 
 
 def connect(address=None):
@@ -265,7 +353,7 @@ class RaySupervisor(local.Supervisor):
 
     def _spawn(self, run):
         channel = RunChannel.options(scheduling_strategy=self._here).remote()
-        ref = self._remote.remote(run.kind, run.config, channel)
+        ref = self._remote.remote(run.id, run.kind, run.config, channel)
         with self._lock:
             self._children[run.id] = _Task(run.id, ref, channel)
         # The server's pid: the channel lives in its Ray driver (see the module's docstring).
@@ -287,9 +375,12 @@ class RaySupervisor(local.Supervisor):
             del self._children[task.run_id]
 
     def _deliver(self, task):
-        """Write what the task reported since the last poll to the store."""
+        """Write what the task reported since the last poll to the store, and answer what it asked."""
         for kind, *values in ray.get(task.channel.drain.remote()):
-            if kind == "progress":
+            if kind == "ask":
+                question, method, args = values
+                task.channel.answer.remote(question, answer(self.store, method, args))
+            elif kind == "progress":
                 self.store.set_progress(task.run_id, *values)
             elif kind == "epoch":
                 self.store.add_metrics(task.run_id, *values)

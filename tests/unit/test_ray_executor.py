@@ -151,6 +151,21 @@ def test_a_script_runs_one_run_on_ray_to_its_end_and_leaves_the_queue_alone(clus
     assert store.get_run(waiting).status == "queued"
 
 
+def test_a_task_reads_an_earlier_runs_weights_from_the_servers_store(store, supervisor):
+    # A distillation step taught by a stored Ensemble run: the task has no store and no shared disk.
+    import dataclasses
+
+    from labcore.labs.distillation.config import PRESETS
+    from tests.unit.test_distillation_teachers import ensemble_run
+
+    ensemble_id, members = ensemble_run(store)
+    config = dataclasses.replace(PRESETS["tiny"], step="distil", teacher="ensemble", teacher_run=ensemble_id)
+    run = wait_for_status(store, jobs.submit(store, "distillation", config.to_dict(), owner=OWNER), "done", 240)
+    teacher = run.result["teacher"]
+    assert (teacher["from_run"], teacher["members"]) == (ensemble_id, 2)
+    assert teacher["params"] == sum(member.count_params() for member in members)
+
+
 def test_a_real_training_run_gives_the_local_executors_result_with_its_curves_and_model(store, supervisor):
     local = tiny_cli_run(*TINY_TRAIN)
     run_id = store.create_run("train", local.config, owner=OWNER)
