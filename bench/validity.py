@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench import _report
-from labcore import jobs, seeds, supervisor
+from labcore import executors, jobs, seeds
 from labcore.labs import LABS
 from labcore.labs.search import compare, driver, fidelity
 from labcore.labs.search.config import Space
@@ -297,7 +297,7 @@ def _run(store, config, title, timeout_s):
     Its kind is its config's lab (`labcore.labs.<kind>.config`).
     """
     kind = type(config).__module__.split(".")[2]
-    return supervisor.run_to_end(store, jobs.submit(store, kind, config.to_dict(), owner=OWNER, title=title),
+    return executors.run_to_end(store, jobs.submit(store, kind, config.to_dict(), owner=OWNER, title=title),
                                  timeout_s)
 
 

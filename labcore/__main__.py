@@ -32,7 +32,8 @@ import sys
 import threading
 import time
 
-from labcore import data, device, errors, export, jobs, prebake, references, reporting, spec, supervisor, trainconfig
+from labcore import (data, device, errors, executors, export, jobs, prebake, references, reporting, spec, supervisor,
+                     trainconfig)
 from labcore.labs import LABS
 from labcore.store import Store
 
@@ -155,10 +156,10 @@ def follow(store, run_id, worker):
 
 
 class _OnTheCluster:
-    """A run handed to the executor's cluster (`supervisor.run_to_end` in a thread), followed as a worker is."""
+    """A run handed to the executor's cluster (`executors.run_to_end` in a thread), followed as a worker is."""
 
     def __init__(self, store, run_id, queue):
-        self._thread = threading.Thread(target=supervisor.run_to_end, args=(store, run_id), kwargs={"device": queue},
+        self._thread = threading.Thread(target=executors.run_to_end, args=(store, run_id), kwargs={"device": queue},
                                         daemon=True)
         self._thread.start()
 

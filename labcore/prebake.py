@@ -19,7 +19,7 @@ Keras-free: runs train in worker processes.
 
 import dataclasses
 
-from labcore import jobs, supervisor
+from labcore import executors, jobs
 from labcore.labs import LABS
 
 __all__ = ["LABS_PREBAKED", "OWNER", "planned", "prebake"]
@@ -76,7 +76,7 @@ def prebake(store, kind, preset="quick", seeds=(0,), dataset=None, device="cpu",
         if run.status == "queued":
             # Trained here, unless a server's supervisor claims it first; then
             # this worker exits at once and the run is waited for.
-            supervisor.run_to_end(store, run.follows or run_id, timeout_s, device)
+            executors.run_to_end(store, run.follows or run_id, timeout_s, device)
         jobs.wait_until_settled(store, [run_id], timeout_s=float("inf") if timeout_s is None else timeout_s,
                                 poll_s=1.0)
         run = store.get_run(run_id)

@@ -20,7 +20,7 @@ pid is the server's own: the channels live in the server's Ray driver, so
 when the server dies its Ray runs cannot report any more, and the next
 supervisor's orphan sweep marks them interrupted.
 
-Switched on by `LABCORE_EXECUTOR=ray` (`labcore.supervisor.for_executor`),
+Switched on by `LABCORE_EXECUTOR=ray` (`labcore.executors.supervisor`),
 with `LABCORE_RAY_ADDRESS` naming the cluster ("auto", "ray://head:10001";
 unset: a local Ray started on demand). Keras-free; imports Ray, so only a
 server that asked for it imports this module.

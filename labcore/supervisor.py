@@ -31,12 +31,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from labcore.errors import ConfigError, describe
 from labcore.processes import ending, exit_reason, log_tail, pid_alive, signal_group
 from labcore.store import TERMINAL_STATUSES, Store
 
-__all__ = ["REPO_ROOT", "Supervisor", "SupervisorState", "for_executor", "run_to_end", "worker_command",
-           "worker_env"]
+__all__ = ["REPO_ROOT", "Supervisor", "SupervisorState", "run_to_end", "worker_command", "worker_env"]
 
 _log = logging.getLogger(__name__)
 
@@ -87,9 +85,8 @@ def run_to_end(store, run_id, timeout_s=None, device="cpu"):
 
     What a script does without a server (the benches, the CLI's drivers):
     the worker claims the run itself, so a server's supervisor that claims
-    it first just leaves this worker nothing to do. With LABCORE_EXECUTOR=ray
-    the run goes to the Ray cluster instead (`RaySupervisor.run_to_end`),
-    and this process drains its reports into the store.
+    it first just leaves this worker nothing to do. `labcore.executors`
+    sends it to a Ray cluster instead when LABCORE_EXECUTOR=ray.
 
     Args:
         store: labcore.store.Store.
@@ -102,48 +99,10 @@ def run_to_end(store, run_id, timeout_s=None, device="cpu"):
 
     Raises:
         subprocess.TimeoutExpired: the worker ran past `timeout_s`.
-        TimeoutError: on Ray, the run did not end within `timeout_s`.
     """
-    if os.environ.get("LABCORE_EXECUTOR", "local") != "local":
-        return for_executor(store, device=device).run_to_end(run_id, timeout_s)
     subprocess.run(worker_command(store, run_id, device), env=worker_env(store), timeout=timeout_s,
                    check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return store.get_run(run_id)
-
-
-def for_executor(store=None, device="cpu", prewarm=False, slots=1):
-    """The supervisor `LABCORE_EXECUTOR` asks for, not yet started.
-
-    "local" (the default): `Supervisor`, runs in worker processes on this
-    machine. "ray": `labcore.ray_executor.RaySupervisor`, runs as Ray tasks
-    on the cluster `LABCORE_RAY_ADDRESS` names ("auto", "ray://head:10001";
-    unset: a local Ray started here), each asking for 1 CPU, or on the
-    "gpu" queue for `LABCORE_RAY_GPUS` GPUs (default 1; 0.25 lets four
-    runs share a card), as many at once as the cluster has room for
-    (`slots` only when LABCORE_SLOTS is set). The app, the CLI's drivers
-    and the labs call this and never know which one runs.
-
-    Raises:
-        ConfigError: LABCORE_EXECUTOR or LABCORE_RAY_GPUS is not one of the
-            values allowed; the message names the variable.
-    """
-    executor = os.environ.get("LABCORE_EXECUTOR", "local")
-    if executor == "local":
-        return Supervisor(store, device=device, prewarm=prewarm, slots=slots)
-    if executor != "ray":
-        raise ConfigError(describe("LABCORE_EXECUTOR", "'local' or 'ray'", executor))
-    gpus = os.environ.get("LABCORE_RAY_GPUS", "1")
-    try:
-        gpus_per_run = float(gpus)
-    except ValueError:
-        gpus_per_run = 0.0
-    if not 0.0 < gpus_per_run <= 8.0:
-        raise ConfigError(describe("LABCORE_RAY_GPUS", "a number of GPUs in (0, 8] per run, e.g. 0.25", gpus))
-    from labcore.ray_executor import RaySupervisor  # imports Ray, which only this executor needs
-
-    # The cluster's room sets how many run at once, unless LABCORE_SLOTS does.
-    return RaySupervisor(store, device=device, address=os.environ.get("LABCORE_RAY_ADDRESS") or None,
-                         gpus_per_run=gpus_per_run, slots=slots if "LABCORE_SLOTS" in os.environ else None)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import secrets
 
 import streamlit as st
 
-from labcore import device, owners, store, supervisor
+from labcore import device, executors, owners, store
 
 __all__ = ["get_store", "get_supervisor", "cluster", "device_probe", "slots", "owner", "is_instructor", "instructor_token",
            "unlock_instructor", "lock_instructor", "keep_owner_in_url", "INSTRUCTOR_KEY", "load_widgets",
@@ -40,7 +40,7 @@ def get_supervisor():
     """The job supervisor, a thread that starts one worker process at a time, as a Future.
 
     Or one that hands runs to a Ray cluster, with LABCORE_EXECUTOR=ray
-    (`labcore.supervisor.for_executor`).
+    (`labcore.executors.supervisor`).
 
     It serves the queue named after the device the probe finds
     (`device.queue_name`: "gpu" or "cpu", as the CLI names it), so it is made
@@ -52,7 +52,7 @@ def get_supervisor():
     """
     store_path, probed = get_store().path, _probe_future()
     prewarm = os.environ.get("LABCORE_PREWARM", "1") != "0"
-    return _probe_pool().submit(lambda: supervisor.for_executor(
+    return _probe_pool().submit(lambda: executors.supervisor(
         store_path, device=device.queue_name(probed.result()), prewarm=prewarm,
         slots=device.slots(probed.result())[0]).start())
 

@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray", reason="requirements-ray.txt (in the dev requir
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from labcore import jobs, ray_executor  # noqa: E402
+from labcore import executors, jobs, ray_executor  # noqa: E402
 from labcore.store import Store  # noqa: E402
 from tests.support import OWNER, ROOT, submit_sleep, wait_for, wait_for_status  # noqa: E402
 from tests.unit.test_export import TINY_TRAIN  # noqa: E402
@@ -139,13 +139,11 @@ def test_a_server_killed_mid_run_leaves_it_interrupted_and_its_task_stopped(clus
 
 
 def test_a_script_runs_one_run_on_ray_to_its_end_and_leaves_the_queue_alone(cluster, store, monkeypatch):
-    # What the CLI, prebake and the search driver call (`supervisor.run_to_end`), with LABCORE_EXECUTOR=ray.
-    from labcore import supervisor as local
-
+    # What the CLI, prebake and the search driver call (`executors.run_to_end`), with LABCORE_EXECUTOR=ray.
     monkeypatch.setenv("LABCORE_EXECUTOR", "ray")
     waiting = submit_sleep(store)
     mine = submit_sleep(store, epochs=2)
-    run = local.run_to_end(store, mine, timeout_s=RUN_S)
+    run = executors.run_to_end(store, mine, timeout_s=RUN_S)
     assert run.status == "done" and run.result["ray_node"] in worker_nodes(cluster)
     assert [row.epoch for row in store.metrics(mine)] == [1, 2]
     assert store.get_run(waiting).status == "queued"

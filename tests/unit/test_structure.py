@@ -22,8 +22,9 @@ HEAVY = ("keras", "tensorflow", "jax", "torch")
 # Who may import a training backend. Everything else is imported by the
 # Streamlit process, where Streamlit's script runner would clear Keras's
 # session after every rerun (DESIGN.md rule 1).
-KERAS_MODULES = {"labcore.composable", "labcore.training", "labcore.featuremaps_runner"} | {
-    f"{lab.package}.runner" for lab in LABS.values()}
+KERAS_MODULES = {"labcore.composable", "labcore.training", "labcore.featuremaps_runner",
+                 # The distillation runner's teachers: only that runner imports it.
+                 "labcore.labs.distillation.teachers"} | {f"{lab.package}.runner" for lab in LABS.values()}
 # Two lazy imports that never run in the Streamlit process: the download
 # fallback runs in a worker, the device probe in a subprocess of its own.
 LAZY_KERAS_MODULES = {"labcore.data.download", "labcore.device"}

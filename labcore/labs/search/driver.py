@@ -11,7 +11,7 @@ this process.
 import dataclasses
 import time
 
-from labcore import jobs, supervisor
+from labcore import executors, jobs
 from labcore.labs.search import compare, fidelity
 from labcore.labs.search import study as studies
 from labcore.labs.search.config import Config, Member
@@ -20,7 +20,7 @@ __all__ = ["run_comparison", "run_promotion"]
 
 
 def _run(store, trial, title, owner, timeout_s, on_run):
-    run = supervisor.run_to_end(store, jobs.submit(store, "search", trial.to_dict(), owner=owner, title=title),
+    run = executors.run_to_end(store, jobs.submit(store, "search", trial.to_dict(), owner=owner, title=title),
                                 timeout_s)
     if on_run is not None:
         on_run(run)
@@ -35,7 +35,7 @@ def _run_all(store, trials, owner, timeout_s, on_run, device, slots):
     """
     run_ids = [jobs.submit(store, "search", trial.to_dict(), owner=owner, title=title) for trial, title in trials]
     deadline = None if timeout_s is None else time.monotonic() + timeout_s * -(-len(run_ids) // slots)
-    runner = supervisor.for_executor(store, device=device, slots=slots).start()
+    runner = executors.supervisor(store, device=device, slots=slots).start()
     ended, waiting = [], list(run_ids)
     try:
         while waiting:
