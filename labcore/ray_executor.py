@@ -37,7 +37,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from labcore import supervisor as local
-from labcore.reporting import Cancelled
+from labcore.reporting import Cancelled, StoreReporter
 
 __all__ = ["ChannelReporter", "ChannelStore", "RaySupervisor", "RunChannel", "answer", "connect", "execute"]
 
@@ -81,25 +81,42 @@ class RunChannel:
 
 
 class ChannelStore:
-    """The server's run store, read through the run's channel: what a runner looks up of earlier runs.
+    """The server's run store, as a Ray task sees it: through the run's channel.
 
-    A step that continues an earlier run (the regularization lab's lower
-    rate, a search trial that inherits, a stored distillation teacher)
-    reads that run and its weights. The task has no store and no shared
-    filesystem: it asks, the server's supervisor answers at its next poll,
-    and an artifact's bytes are written to a folder of this task's own.
-    Read-only: the task writes only through its reporter.
+    Writes are the run's own reports (`set_progress`, `add_metrics`,
+    `add_artifact`, `merge_result`): each becomes a message that the
+    server's supervisor applies to its store, under the same method name.
+    Reads are of earlier runs, which a step that continues one needs (the
+    regularization lab's lower rate, a search trial that inherits, a stored
+    distillation teacher): the task asks, the supervisor answers at its
+    next poll, and an artifact's bytes are written to a folder of the
+    task's own. The task has no store and no shared filesystem.
 
     Args:
         channel: the run's `RunChannel`.
         folder: str, where fetched artifacts are written.
     """
 
-    # What a task may ask; the supervisor answers each from its store.
+    # The store's methods a task's reports call, and those a task may ask.
+    WRITES = ("set_progress", "add_metrics", "add_artifact", "merge_result")
     QUESTIONS = ("get_run", "list_runs", "metrics", "artifact_bytes")
 
     def __init__(self, channel, folder):
         self.channel, self.folder, self._asked = channel, pathlib.Path(folder), 0
+
+    # Writes name no run: the server knows which run the channel is for.
+    def set_progress(self, run_id, fraction, text=""):
+        self.channel.put.remote(("set_progress", fraction, text))
+
+    def add_metrics(self, run_id, series, epoch, metrics):
+        self.channel.put.remote(("add_metrics", series, epoch, metrics))
+
+    def add_artifact(self, run_id, name, value):
+        self.channel.put.remote(("add_artifact", name, value))
+        return name
+
+    def merge_result(self, run_id, values):
+        self.channel.put.remote(("merge_result", values))
 
     def _ask(self, method, *args):
         self._asked += 1
@@ -154,54 +171,23 @@ def answer(store, method, args):
     raise ValueError(f"a Ray task may ask {ChannelStore.QUESTIONS}; it asked {method!r}")
 
 
-class ChannelReporter:
-    """A Ray task's reporter: every report goes to the run's channel, for the server to store.
+class ChannelReporter(StoreReporter):
+    """A Ray task's reporter: a `StoreReporter` on a `ChannelStore`.
 
-    Progress is throttled as `StoreReporter` throttles it; the cancel flag
-    is read from the channel at most every `cancel_check_s`. Its `store` is
-    a `ChannelStore`: earlier runs are read from the server's store.
+    Its reports are throttled and written as a local worker's are, into the
+    channel; only the cancel flag is read otherwise: from the channel, where
+    the server sets it, not by asking for the run.
 
     Args:
         channel: a `RunChannel` actor handle.
         run_id: int, the run's id in the server's store.
         folder: str, where artifacts of earlier runs are fetched to.
-        min_interval_s: float, least time between two progress messages.
         cancel_check_s: float, least time between two reads of the flag.
     """
 
-    def __init__(self, channel, run_id, folder, min_interval_s=0.25, cancel_check_s=0.3):
-        self.channel, self.min_interval_s, self.cancel_check_s = channel, min_interval_s, cancel_check_s
-        self.run_id, self.store = run_id, ChannelStore(channel, folder)
-        self._last_sent = self._last_check = float("-inf")
-        self._held = None
-        self._cancelled = False
-
-    def _send(self, *message):
-        self.channel.put.remote(message)
-
-    def progress(self, fraction, text=""):
-        now = time.monotonic()
-        if now - self._last_sent >= self.min_interval_s:
-            self._send("progress", fraction, text)
-            self._last_sent, self._held = now, None
-        else:
-            self._held = (fraction, text)
-
-    def flush(self):
-        if self._held is not None:
-            self._send("progress", *self._held)
-            self._held = None
-
-    def epoch(self, series, epoch, metrics):
-        self.flush()
-        self._send("epoch", series, epoch, metrics)
-
-    def artifact(self, name, value):
-        self._send("artifact", name, value)
-        return name
-
-    def result(self, values):
-        self._send("result", values)
+    def __init__(self, channel, run_id, folder, cancel_check_s=0.3):
+        super().__init__(ChannelStore(channel, folder), run_id, cancel_check_s=cancel_check_s)
+        self.channel = channel
 
     def cancelled(self):
         now = time.monotonic()
@@ -380,14 +366,8 @@ class RaySupervisor(local.Supervisor):
             if kind == "ask":
                 question, method, args = values
                 task.channel.answer.remote(question, answer(self.store, method, args))
-            elif kind == "progress":
-                self.store.set_progress(task.run_id, *values)
-            elif kind == "epoch":
-                self.store.add_metrics(task.run_id, *values)
-            elif kind == "artifact":
-                self.store.add_artifact(task.run_id, *values)
-            elif kind == "result":
-                self.store.merge_result(task.run_id, *values)
+            elif kind in ChannelStore.WRITES:
+                getattr(self.store, kind)(task.run_id, *values)
 
     def _escalate(self, task):
         now = time.monotonic()
